@@ -1,0 +1,52 @@
+"""Every constant the package shares, in one place (the dlt verified-source convention).
+
+Nothing here reads the environment at import time: the names of the variables live here, their values are
+read when a client, resource or command is built, so a rotated key or a changed URL takes effect on the
+next run without a restart.
+"""
+
+from __future__ import annotations
+
+# --- Poelis Public API (SPEC.md sections 0, 1, 7, 8) ---
+DEFAULT_BASE_URL = "https://api.poelis.com"
+API_PREFIX = "/v1/public"
+API_KEY_PREFIX = "poelis_api_"
+API_KEY_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+API_KEY_MIN_LENGTH = 32
+API_KEY_MAX_LENGTH = 128
+KEY_MANAGEMENT_HINT = "create a new key in the Poelis web app under Settings -> Manage REST API Keys"
+
+MAX_PAGE_SIZE = 200
+DEFAULT_API_PAGE_SIZE = 50  # what the API uses when `limit` is omitted
+DEFAULT_RATE_LIMIT_PER_MINUTE = 60
+DEFAULT_RATE_LIMIT_BURST = 10
+RATE_LIMIT_WINDOW_SECONDS = 60.0
+
+PROPERTY_TYPES = ("numeric", "text", "date", "status", "matrix", "formula")
+STATUS_VALUES = ("Draft", "Under Review", "Done")
+
+# --- Client defaults ---
+DEFAULT_TIMEOUT_SECONDS = 30.0
+DEFAULT_MAX_ATTEMPTS = 6
+DEFAULT_MAX_CONCURRENCY = 4
+MAX_RETRY_AFTER_SECONDS = 120.0
+
+# --- Environment variables (names only; read at use) ---
+ENV_API_KEY = "POELIS_API_KEY"
+ENV_API_KEY_FILE = "POELIS_API_KEY_FILE"
+ENV_BASE_URL = "POELIS_BASE_URL"
+ENV_WAREHOUSE_URL = "POELIS_WAREHOUSE_URL"
+ENV_WAREHOUSE_SCHEMA = "POELIS_WAREHOUSE_SCHEMA"
+ENV_SYNC_CRON = "POELIS_SYNC_CRON"
+ENV_TEST_POSTGRES_URL = "POELIS_TEST_POSTGRES_URL"
+
+# --- Warehouse ---
+DEFAULT_WAREHOUSE_URL = "duckdb:///data/warehouse.duckdb"
+DEFAULT_WAREHOUSE_SCHEMA = "poelis"
+
+# --- Dagster ---
+ASSET_KEY_PREFIX = "poelis"
+API_CONCURRENCY_POOL = "poelis_api"
+DEFAULT_SYNC_CRON = "0 2 * * *"
+SYNC_TIMEZONE = "UTC"
+WORKSPACE_PARTITIONS_NAME = "poelis_workspaces"
