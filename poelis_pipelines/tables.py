@@ -17,6 +17,20 @@ Origin = Literal["api", "lineage", "derived", "bookkeeping"]
 """Where a column's value comes from: a field of the API record (`api`), an id the caller passes because
 the record does not carry it (`lineage`), a value computed from the record (`derived`), or the loader."""
 
+PANDAS_DTYPES: dict[LogicalType, str] = {
+    "text": "string[pyarrow]",
+    "json": "string[pyarrow]",
+    "bigint": "Int64",
+    "boolean": "boolean",
+    "double": "double[pyarrow]",
+    "timestamp": "datetime64[us, UTC]",
+    "date": "date32[pyarrow]",
+}
+"""The pandas dtype of each logical type, as a dtype string (this module stays free of pandas).
+
+Nullable extension dtypes throughout; Arrow-backed where pandas has no faithful alternative: `double[pyarrow]`
+keeps NaN apart from null (pandas' `Float64` folds NaN into NA) and `date32[pyarrow]` is a true date."""
+
 SYNCED_AT = "_synced_at"
 REMOVED_AT = "_removed_at"
 EXTRA = "_extra"
@@ -176,7 +190,7 @@ PRODUCTS = Table(
         _NAME,
         _api("description", "text", "Free-text description."),
         _api("baseline_version_number", "bigint", "Published version chosen as the baseline."),
-        _api("archived", "boolean", "Archived flag (missing in the API means false)."),
+        _api("archived", "boolean", "Archived flag; null when the API omits it (its default is false)."),
         _api("status_id", "text", "Workflow status id (workspace-level).", "status", "id"),
         _api("status_name", "text", "Workflow status name, e.g. 'In Progress'.", "status", "name"),
         _api("status_color", "text", "Workflow status colour, hex.", "status", "color"),

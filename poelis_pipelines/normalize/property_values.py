@@ -1,0 +1,100 @@
+"""The typed value columns of a property, derived from its `type` and raw `value` (SPEC section 6).
+
+Whatever the value looks like, the raw `value` column keeps it; these columns are a convenience for analysts
+and stay null when the value does not have the documented shape (an invalid formula, a malformed matrix).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+_FORMULA_RESULT = re.compile(
+    r"\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:inf|nan))\s*(.*?)\s*$", re.I
+)
+_NUMBER_TYPES = (int, float)
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def parse_formula_result(result: str) -> tuple[float | None, str | None]:
+    """`"10 kg"` -> `(10.0, "kg")`, `"0.34 kW/kg"` -> `(0.34, "kW/kg")`, `"abc"` -> `(None, None)`."""
+    match = _FORMULA_RESULT.fullmatch(result)
+    if match is None:
+        return None, None
+    return float(match.group(1)), match.group(2) or None
+
+
+def matrix_text(value: Any) -> str | None:
+    """Compact JSON of a valid matrix (a non-empty rectangular 2-D array of numbers or nulls), else None.
+
+    The API sends the matrix as a string holding JSON; a list is accepted too (the write shape).
+    """
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    if not isinstance(value, list) or not value or not all(isinstance(row, list) for row in value):
+        return None
+    if len({len(row) for row in value}) != 1:
+        return None
+    cells_ok = all(
+        cell is None or (isinstance(cell, _NUMBER_TYPES) and not isinstance(cell, bool))
+        for row in value
+        for cell in row
+    )
+    if not cells_ok:
+        return None
+    if any(isinstance(cell, float) and not math.isfinite(cell) for row in value for cell in row):
+        return None
+    return json.dumps(value, separators=(",", ":"))
+
+
+def typed_values(
+    types: Sequence[Any], values: Sequence[Any], display_units: Sequence[Any]
+) -> tuple[dict[str, list[Any]], Counter[str]]:
+    """The raw lists of `value_number/unit/text/date/matrix`, and the count of each unknown type seen.
+
+    `value_date` holds the ISO string here; the caller parses the column in one vectorised call.
+    """
+    size = len(types)
+    number: list[Any] = [None] * size
+    unit: list[Any] = [None] * size
+    text: list[Any] = [None] * size
+    date: list[Any] = [None] * size
+    matrix: list[Any] = [None] * size
+    unknown: Counter[str] = Counter()
+    for position, (kind, value) in enumerate(zip(types, values, strict=True)):
+        if kind == "numeric":
+            if isinstance(value, _NUMBER_TYPES) and not isinstance(value, bool):
+                number[position] = float(value)
+            unit[position] = _text_or_none(display_units[position])
+        elif kind in ("text", "status"):
+            if isinstance(value, str):
+                text[position] = value
+        elif kind == "formula":
+            if isinstance(value, str):
+                text[position] = value
+                number[position], unit[position] = parse_formula_result(value)
+        elif kind == "date":
+            date[position] = value
+        elif kind == "matrix":
+            matrix[position] = matrix_text(value)
+            unit[position] = _text_or_none(display_units[position])
+        else:
+            unknown[repr(kind) if not isinstance(kind, str) else kind] += 1
+    columns = {
+        "value_number": number,
+        "value_unit": unit,
+        "value_text": text,
+        "value_date": date,
+        "value_matrix": matrix,
+    }
+    return columns, unknown
