@@ -50,3 +50,7 @@ API_CONCURRENCY_POOL = "poelis_api"
 DEFAULT_SYNC_CRON = "0 2 * * *"
 SYNC_TIMEZONE = "UTC"
 WORKSPACE_PARTITIONS_NAME = "poelis_workspaces"
+
+# --- Client retries (backoff between attempts; 429 waits follow Retry-After instead) ---
+DEFAULT_BACKOFF_SECONDS = 0.5
+DEFAULT_MAX_BACKOFF_SECONDS = 30.0

@@ -1,0 +1,46 @@
+"""HTTP client of the Poelis Public API: auth, paging, retries, pacing, fan-out, stats, secret scrubbing.
+
+No Dagster and no pandas here: this layer only imports `poelis_pipelines.settings`.
+"""
+
+from .client import PoelisClient
+from .errors import (
+    AuthenticationError,
+    ConfigurationError,
+    NotFoundError,
+    PermissionDeniedError,
+    PoelisAPIError,
+    PoelisError,
+    ProtocolError,
+    RateLimitedError,
+    ServerError,
+    TransportError,
+    ValidationError,
+)
+from .fanout import ordered_fan_out
+from .ratelimit import RateLimiter
+from .secrets import fingerprint, install_log_scrubbing, register_secret, scrub
+from .stats import ClientStats, StatsSnapshot
+
+__all__ = [
+    "AuthenticationError",
+    "ClientStats",
+    "ConfigurationError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PoelisAPIError",
+    "PoelisClient",
+    "PoelisError",
+    "ProtocolError",
+    "RateLimitedError",
+    "RateLimiter",
+    "ServerError",
+    "StatsSnapshot",
+    "TransportError",
+    "ValidationError",
+    "fingerprint",
+    "install_log_scrubbing",
+    "ordered_fan_out",
+    "register_secret",
+    "scrub",
+]

@@ -1,0 +1,108 @@
+"""Where the key and the base URL come from, and the checks that refuse a bad one before any request."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from poelis_pipelines import settings
+
+from .errors import ConfigurationError
+
+_KEY_ALPHABET = frozenset(settings.API_KEY_ALPHABET)
+_LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
+
+
+def resolve_api_key(api_key: str | None = None) -> str:
+    """The key from the argument, else `POELIS_API_KEY`, else the file named by `POELIS_API_KEY_FILE`.
+
+    Read at call time (never at import), so a rotated key file is picked up by the next client.
+    """
+    if api_key is not None:
+        return validate_api_key(api_key.strip(), source="the api_key argument")
+    from_env = os.environ.get(settings.ENV_API_KEY, "").strip()
+    if from_env:
+        return validate_api_key(from_env, source=f"${settings.ENV_API_KEY}")
+    key_file = os.environ.get(settings.ENV_API_KEY_FILE, "").strip()
+    if key_file:
+        return validate_api_key(_read_key_file(Path(key_file)), source=f"the file {key_file}")
+    raise ConfigurationError(
+        f"No Poelis API key: set {settings.ENV_API_KEY} to the key, or {settings.ENV_API_KEY_FILE} to a file "
+        f"holding it ({settings.KEY_MANAGEMENT_HINT})."
+    )
+
+
+def _read_key_file(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise ConfigurationError(f"{settings.ENV_API_KEY_FILE} names {path}, which does not exist.") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigurationError(
+            f"{settings.ENV_API_KEY_FILE} names {path}, which cannot be read ({type(error).__name__})."
+        ) from None
+
+
+def validate_api_key(key: str, *, source: str) -> str:
+    """Refuse a key that cannot be a Poelis key, naming the problem and the source but never the key."""
+    problem = None
+    if not key:
+        problem = "is empty"
+    elif not key.startswith(settings.API_KEY_PREFIX):
+        problem = f"does not start with {settings.API_KEY_PREFIX!r}"
+    elif not set(key) <= _KEY_ALPHABET:
+        problem = "contains characters that never occur in a key (whitespace, quotes or a line break?)"
+    elif not settings.API_KEY_MIN_LENGTH <= len(key) <= settings.API_KEY_MAX_LENGTH:
+        problem = (
+            f"is {len(key)} characters long, outside the plausible "
+            f"{settings.API_KEY_MIN_LENGTH}-{settings.API_KEY_MAX_LENGTH} (truncated or pasted twice?)"
+        )
+    if problem:
+        raise ConfigurationError(
+            f"The Poelis API key from {source} {problem}; copy it again or {settings.KEY_MANAGEMENT_HINT}."
+        )
+    return key
+
+
+def resolve_base_url(base_url: str | None = None, *, allow_insecure_http: bool = False) -> str:
+    """The API root (without `/v1/public`) from the argument, else `POELIS_BASE_URL`, else production.
+
+    Plain http is refused for any host but loopback: the key would cross the network readable. Users behind
+    a TLS-terminating proxy opt in with `allow_insecure_http=True`.
+    """
+    raw = base_url or os.environ.get(settings.ENV_BASE_URL, "").strip() or settings.DEFAULT_BASE_URL
+    try:
+        parts = urlsplit(raw)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError as error:
+        raise ConfigurationError(f"The Poelis base URL {raw!r} is malformed ({error}).") from None
+    if parts.scheme not in {"http", "https"} or not host:
+        raise ConfigurationError(
+            f"The Poelis base URL {raw!r} must look like https://api.poelis.com "
+            "(scheme http or https, and a host)."
+        )
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ConfigurationError(
+            f"The Poelis base URL {parts.scheme}://{host} must not carry credentials, a query or a fragment."
+        )
+    if parts.scheme == "http" and not allow_insecure_http and not _is_loopback(host):
+        raise ConfigurationError(
+            f"Refusing to send the API key over plain http to {host}; use https, or pass "
+            "allow_insecure_http=True if a TLS-terminating proxy sits in between."
+        )
+    path = parts.path.rstrip("/")
+    if path.endswith(settings.API_PREFIX):
+        path = path[: -len(settings.API_PREFIX)]
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
