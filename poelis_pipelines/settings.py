@@ -54,3 +54,8 @@ WORKSPACE_PARTITIONS_NAME = "poelis_workspaces"
 # --- Client retries (backoff between attempts; 429 waits follow Retry-After instead) ---
 DEFAULT_BACKOFF_SECONDS = 0.5
 DEFAULT_MAX_BACKOFF_SECONDS = 30.0
+
+# --- Warehouse internals (tables, normalize, warehouse layers) ---
+WAREHOUSE_IDENTIFIER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"  # schema and table names we format into SQL
+WAREHOUSE_STAGE_CHUNK_ROWS = 100_000  # rows converted and sent per bulk-load chunk (bounds memory)
+WAREHOUSE_SCOPE_ALL = "*"  # sync_runs.scope of a table listed as a whole (workspaces)
