@@ -59,3 +59,8 @@ DEFAULT_MAX_BACKOFF_SECONDS = 30.0
 WAREHOUSE_IDENTIFIER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"  # schema and table names we format into SQL
 WAREHOUSE_STAGE_CHUNK_ROWS = 100_000  # rows converted and sent per bulk-load chunk (bounds memory)
 WAREHOUSE_SCOPE_ALL = "*"  # sync_runs.scope of a table listed as a whole (workspaces)
+
+# --- Fake Poelis API (poelis_pipelines.fake_api) ---
+FAKE_API_HOST = "127.0.0.1"
+FAKE_API_PORT = 8765
+FAKE_API_DEFAULT_SCALE = "small"
