@@ -1,0 +1,57 @@
+"""`docs/tables.md`, generated from the table declarations so the reference never drifts from the code."""
+
+from __future__ import annotations
+
+from poelis_pipelines.tables import TABLES, all_tables
+from poelis_pipelines.warehouse.statements import SQL_TYPES
+
+_INTRO = """# Warehouse tables
+
+Generated from `poelis_pipelines/tables.py`; do not edit. Regenerate with
+`python -m poelis_pipelines.warehouse.ddl` (a test fails when this file drifts).
+
+All tables live in one schema (`poelis` by default, `POELIS_WAREHOUSE_SCHEMA` to change it), with the same
+names on DuckDB and PostgreSQL. Timestamps are UTC (`TIMESTAMPTZ`); JSON columns hold JSON text (DuckDB type
+`JSON`, PostgreSQL `TEXT`: cast with `::jsonb` to query).
+
+## How rows change
+
+* The four synced tables hold the **current state**, one row per API `id`; soft-deleted records stay with
+  `deleted = true`.
+* A merge replaces the rows of one **scope** (all workspaces; the products of a workspace; the items or the
+  properties of a product). A row of the scope that the API no longer lists gets `_removed_at`; if it comes
+  back, `_removed_at` is cleared.
+* `<table>_history` gets a row only when something changed (`_synced_at` alone is not a change):
+  `_change` is `insert` (a new row, or one that came back after being removed), `update`, `delete` (the API's
+  soft delete turned on) or `remove` (vanished from its scope). The previous version's `_valid_to` is set to
+  the same sync time; the current version has `_valid_to` null.
+* `value_number` keeps NaN and ±Infinity on DuckDB and PostgreSQL; in the JSON `value` column they are the
+  strings `"NaN"`, `"Infinity"` and `"-Infinity"` (strict JSON has no such numbers).
+"""
+
+
+def render_tables_doc() -> str:
+    lines = [_INTRO]
+    duckdb, postgresql = SQL_TYPES["duckdb"], SQL_TYPES["postgresql"]
+    for table in all_tables():
+        lines.append(f"## `{table.name}`\n\n{table.description}\n")
+        facts = []
+        if table.primary_key:
+            facts.append(f"Primary key: `{', '.join(table.primary_key)}`.")
+        if table.name in TABLES:
+            scope = f"`{table.scope_column}`" if table.scope_column else "the whole table"
+            facts.append(f"Scope of a complete listing: {scope}.")
+        facts += [f"`{fk.column}` references `{fk.ref_table}.{fk.ref_column}`." for fk in table.foreign_keys]
+        if facts:
+            lines.append(" ".join(facts) + "\n")
+        lines.append("| column | DuckDB | PostgreSQL | null | source | description |")
+        lines.append("|---|---|---|---|---|---|")
+        for column in table.columns:
+            nullable = "yes" if column.nullable else "no"
+            description = column.description.replace("|", "\\|")
+            lines.append(
+                f"| `{column.name}` | {duckdb[column.type]} | {postgresql[column.type]} | {nullable} "
+                f"| `{column.source}` | {description} |"
+            )
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,27 @@
+"""Warehouse errors: one class per thing the operator must do differently; one-sentence messages."""
+
+from __future__ import annotations
+
+
+class WarehouseError(Exception):
+    """Base class of every error the warehouse layer raises on purpose."""
+
+
+class WarehouseConfigError(WarehouseError):
+    """The URL, schema or a table name is not usable as configured (fix the configuration)."""
+
+
+class WarehouseUnavailableError(WarehouseError):
+    """The warehouse cannot be reached or opened (server down, wrong host, missing permissions)."""
+
+
+class WarehouseReadOnlyError(WarehouseUnavailableError):
+    """The warehouse can be read but not written (a read-only file or directory)."""
+
+
+class WarehouseBusyError(WarehouseError):
+    """Another process holds the warehouse for writing (DuckDB allows one writer per file); retry later."""
+
+
+class BatchError(WarehouseError):
+    """A batch does not match its table (columns, scope, duplicate keys); nothing was written."""

@@ -1,0 +1,412 @@
+"""`Warehouse`: create or migrate the schema, merge batches atomically, record sync runs, read tables back."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, Self
+
+import pandas as pd
+import pyarrow as pa
+import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
+
+from poelis_pipelines import settings
+from poelis_pipelines.tables import PANDAS_DTYPES, SYNC_RUN_STATUSES, SYNC_RUNS, TABLES, Table, all_tables
+from poelis_pipelines.warehouse.errors import (
+    BatchError,
+    WarehouseBusyError,
+    WarehouseConfigError,
+    WarehouseError,
+    WarehouseReadOnlyError,
+    WarehouseUnavailableError,
+)
+from poelis_pipelines.warehouse.identifiers import quote, validate_identifier
+from poelis_pipelines.warehouse.merge import TableCounts, merge_frame
+from poelis_pipelines.warehouse.statements import (
+    SQL_DIR,
+    SQL_TYPES,
+    Dialect,
+    annotation_statements,
+    create_statements,
+    dialect_of,
+    qualified,
+)
+
+SyncStatus = Literal["running", "success", "failed"]
+SCHEMA_TOKEN = "{{schema}}"
+"""Placeholder for the quoted schema in `sql/views/*.sql` and `sql/queries/*.sql`."""
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One table's frame and the parent it lists completely: `{"product_id": p}`; `{}` = whole table."""
+
+    table: str
+    frame: pd.DataFrame
+    scope: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class MergeReport:
+    """Counts per table, summed over the merge's batches."""
+
+    tables: dict[str, TableCounts] = field(default_factory=dict)
+
+
+def _busy_or_unavailable(error: BaseException, where: str) -> WarehouseError:
+    """DuckDB and driver errors at connect time -> the warehouse error an operator can act on."""
+    text = str(getattr(error, "orig", None) or error)
+    if "Could not set lock" in text or "Conflicting lock" in text:
+        return WarehouseBusyError(f"another sync is using {where}; wait for it to finish and retry")
+    if "read-only" in text.lower() or "Permission denied" in text or "readonly" in text.lower():
+        return WarehouseReadOnlyError(f"cannot write to {where}: the file or its directory is read-only")
+    first_line = text.strip().splitlines()[0] if text.strip() else type(error).__name__
+    return WarehouseUnavailableError(f"cannot open the warehouse at {where} ({first_line})")
+
+
+class Warehouse:
+    """The SQL warehouse behind one SQLAlchemy URL and one schema.
+
+    DuckDB files are opened per operation (no pool), so a long Dagster run does not hold DuckDB's
+    single-writer lock between merges; PostgreSQL connections are pooled. Every write runs in one transaction.
+    """
+
+    def __init__(self, url: str, schema: str = settings.DEFAULT_WAREHOUSE_SCHEMA) -> None:
+        self.schema = validate_identifier(schema, "warehouse schema")
+        try:
+            self._url = sa.make_url(url)
+        except (sa.exc.ArgumentError, ValueError, TypeError) as error:
+            raise WarehouseConfigError(
+                "the warehouse URL is not a valid SQLAlchemy URL (e.g. duckdb:///data/warehouse.duckdb)"
+            ) from error
+        self.display_url = self._url.render_as_string(hide_password=True)
+        self._duckdb_file = self._duckdb_path()
+        options: dict[str, Any] = {"poolclass": NullPool} if self._duckdb_file else {"pool_pre_ping": True}
+        try:
+            self._engine = sa.create_engine(self._url, **options)
+        except (sa.exc.NoSuchModuleError, sa.exc.ArgumentError, ImportError) as error:
+            raise WarehouseConfigError(
+                f"no installed SQLAlchemy driver for {self._url.drivername!r} (from {self.display_url})"
+            ) from error
+        self.dialect: Dialect = dialect_of(self._engine.dialect.name)
+
+    def _duckdb_path(self) -> Path | None:
+        database = self._url.database or ""
+        if (
+            self._url.get_backend_name() != "duckdb"
+            or database in ("", ":memory:")
+            or database.startswith(":")
+        ):
+            return None
+        return Path(database)
+
+    # --- connections -------------------------------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sa.Connection]:
+        """One transaction on a fresh or pooled connection; connect failures become `WarehouseError`s."""
+        where = str(self._duckdb_file) if self._duckdb_file else self.display_url
+        try:
+            connection = self._engine.connect()
+        except sa.exc.DBAPIError as error:
+            raise _busy_or_unavailable(error, where) from error
+        try:
+            with connection.begin():
+                if self.dialect == "postgresql":
+                    connection.execute(
+                        sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": self._lock_key()}
+                    )
+                yield connection
+        finally:
+            connection.close()
+
+    def _lock_key(self) -> int:
+        """A stable 64-bit advisory-lock key per schema, so syncs into different schemas do not wait."""
+        digest = hashlib.sha256(f"poelis_pipelines:{self.schema}".encode()).digest()
+        return int.from_bytes(digest[:8], "big", signed=True)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Warehouse({self.display_url!r}, schema={self.schema!r})"
+
+    # --- schema ------------------------------------------------------------------------------------------
+
+    def ensure(self) -> None:
+        """Create the schema and tables if missing and add declared columns that existing tables lack."""
+        if self._duckdb_file:
+            try:
+                self._duckdb_file.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise WarehouseReadOnlyError(
+                    f"cannot create the directory of {self._duckdb_file} ({error.strerror})"
+                ) from error
+        with self._transaction() as connection:
+            for statement in create_statements(self.dialect, self.schema):
+                connection.exec_driver_sql(statement)
+            for table in all_tables():
+                existing = self._existing_columns(connection, table.name)
+                for column in table.columns:
+                    if column.name not in existing:
+                        connection.exec_driver_sql(
+                            f"ALTER TABLE {self._qualified(table.name)} ADD COLUMN {quote(column.name)} "
+                            f"{SQL_TYPES[self.dialect][column.type]}"
+                        )
+            for statement in annotation_statements(self.dialect, self.schema):
+                connection.exec_driver_sql(statement)
+
+    def _existing_columns(self, connection: sa.Connection, table_name: str) -> set[str]:
+        if self.dialect == "generic":
+            return {column["name"] for column in sa.inspect(connection).get_columns(table_name)}
+        rows = connection.execute(
+            sa.text(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = :schema "
+                "AND table_name = :table"
+            ),
+            {"schema": self.schema, "table": table_name},
+        )
+        return {str(row[0]) for row in rows}
+
+    def _qualified(self, table_name: str) -> str:
+        return qualified(self.schema, table_name, self.dialect)
+
+    # --- merge -------------------------------------------------------------------------------------------
+
+    def merge(
+        self, batches: Sequence[Batch], *, synced_at: datetime, run_id: str | None = None
+    ) -> MergeReport:
+        """Stage and merge every batch in ONE transaction: all of them land, or none (tables untouched).
+
+        With `run_id`, each batch's `(run_id, table, scope)` is recorded in `sync_runs` as `success`, with its
+        counts, in the same transaction: `completed_scopes()` never reports a scope whose rows did not commit.
+        """
+        if synced_at.tzinfo is None:
+            raise BatchError("synced_at must be timezone-aware (UTC)")
+        synced_at = synced_at.astimezone(UTC)
+        prepared = [self._checked_batch(batch) for batch in batches]
+        report = MergeReport()
+        with self._transaction() as connection:
+            for table, frame, scope_value in prepared:
+                counts = merge_frame(
+                    connection, self.dialect, self.schema, table, frame, scope_value, synced_at
+                )
+                report.tables[table.name] = report.tables.get(table.name, TableCounts()) + counts
+                if run_id is not None:
+                    self._upsert_sync_run(
+                        connection,
+                        {
+                            "run_id": run_id,
+                            "table_name": table.name,
+                            "scope": scope_value or settings.WAREHOUSE_SCOPE_ALL,
+                            "status": "success",
+                            "finished_at": datetime.now(UTC),
+                            **_count_columns(counts),
+                        },
+                    )
+        return report
+
+    def _checked_batch(self, batch: Batch) -> tuple[Table, pd.DataFrame, str | None]:
+        """The batch's table, its frame in declared column order, and its scope value; or a `BatchError`."""
+        table = TABLES.get(batch.table)
+        if table is None:
+            raise BatchError(f"unknown table {batch.table!r}; expected one of {sorted(TABLES)}")
+        expected_scope = {table.scope_column} if table.scope_column else set()
+        if set(batch.scope) != expected_scope:
+            raise BatchError(
+                f"a {table.name} batch needs scope keys {sorted(expected_scope)}, got {sorted(batch.scope)}"
+            )
+        frame = batch.frame
+        missing = [name for name in table.column_names if name not in frame.columns]
+        unexpected = [str(name) for name in frame.columns if name not in table.column_names]
+        if missing or unexpected:
+            raise BatchError(
+                f"{table.name} frame columns differ from the table: missing {missing}, extra {unexpected}"
+            )
+        frame = frame[list(table.column_names)]
+        ids = frame["id"]
+        if ids.isna().any():
+            raise BatchError(f"{table.name} frame has rows without an id")
+        if ids.duplicated().any():
+            raise BatchError(f"{table.name} frame repeats ids, e.g. {ids[ids.duplicated()].iloc[0]!r}")
+        scope_value = batch.scope.get(table.scope_column) if table.scope_column else None
+        if table.scope_column:
+            if not isinstance(scope_value, str) or not scope_value:
+                raise BatchError(f"{table.name} batch scope {table.scope_column} must be an id")
+            outside = frame[table.scope_column].ne(scope_value).fillna(True)
+            if outside.any():
+                raise BatchError(
+                    f"{int(outside.sum())} {table.name} rows are outside the batch scope "
+                    f"{table.scope_column}={scope_value!r}"
+                )
+        return table, frame, scope_value
+
+    # --- sync runs ---------------------------------------------------------------------------------------
+
+    def record_sync_run(
+        self,
+        run_id: str,
+        table_name: str,
+        scope: str = settings.WAREHOUSE_SCOPE_ALL,
+        *,
+        status: SyncStatus,
+        started_at: datetime | None = None,
+        finished_at: datetime | None = None,
+        requests: int | None = None,
+        retries: int | None = None,
+        rate_limited: int | None = None,
+        seconds_waited: float | None = None,
+        counts: TableCounts | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Insert or update one `sync_runs` row; None keeps the recorded value (but `error` is replaced)."""
+        if status not in SYNC_RUN_STATUSES:
+            raise WarehouseError(f"sync run status must be one of {SYNC_RUN_STATUSES}, got {status!r}")
+        values: dict[str, Any] = {
+            "run_id": run_id,
+            "table_name": table_name,
+            "scope": scope,
+            "status": status,
+            "started_at": started_at,
+            "finished_at": finished_at,
+            "requests": requests,
+            "retries": retries,
+            "rate_limited": rate_limited,
+            "seconds_waited": seconds_waited,
+            "error": error,
+            **(_count_columns(counts) if counts else {}),
+        }
+        with self._transaction() as connection:
+            self._upsert_sync_run(connection, values)
+
+    def _upsert_sync_run(self, connection: sa.Connection, values: Mapping[str, Any]) -> None:
+        names = list(SYNC_RUNS.column_names)
+        row = {name: values.get(name) for name in names}
+        for name in ("started_at", "finished_at"):
+            moment = row[name]
+            if isinstance(moment, datetime) and self.dialect == "generic":
+                row[name] = moment.astimezone(UTC).isoformat(sep=" ")
+        replaced = {"status", "error"}
+        updates = ", ".join(
+            f"{quote(n)} = excluded.{quote(n)}"
+            if n in replaced
+            else f"{quote(n)} = COALESCE(excluded.{quote(n)}, {quote(SYNC_RUNS.name)}.{quote(n)})"
+            for n in names
+            if n not in SYNC_RUNS.primary_key
+        )
+        connection.execute(
+            sa.text(
+                f"INSERT INTO {self._qualified(SYNC_RUNS.name)} ({', '.join(quote(n) for n in names)}) "
+                f"VALUES ({', '.join(f':{n}' for n in names)}) "
+                f"ON CONFLICT ({', '.join(quote(n) for n in SYNC_RUNS.primary_key)}) DO UPDATE SET {updates}"
+            ),
+            row,
+        )
+
+    def completed_scopes(self, run_id: str, table_name: str) -> set[str]:
+        """Scopes of `table_name` that run `run_id` committed successfully (to resume a re-executed run)."""
+        with self._transaction() as connection:
+            rows = connection.execute(
+                sa.text(
+                    f"SELECT scope FROM {self._qualified(SYNC_RUNS.name)} "
+                    "WHERE run_id = :run_id AND table_name = :table_name AND status = 'success'"
+                ),
+                {"run_id": run_id, "table_name": table_name},
+            )
+            return {str(row[0]) for row in rows}
+
+    # --- reading -----------------------------------------------------------------------------------------
+
+    def _declared(self, table_name: str) -> Table:
+        for table in all_tables():
+            if table.name == table_name:
+                return table
+        raise WarehouseConfigError(f"unknown warehouse table {table_name!r}")
+
+    def row_count(self, table_name: str) -> int:
+        table = self._declared(table_name)
+        with self._transaction() as connection:
+            return int(
+                connection.exec_driver_sql(f"SELECT COUNT(*) FROM {self._qualified(table.name)}").scalar_one()
+            )
+
+    def read_table(self, table_name: str) -> pd.DataFrame:
+        """The whole table with the declared pandas dtypes, ordered by primary key (for tests and checks)."""
+        table = self._declared(table_name)
+        order = ", ".join(quote(name) for name in (table.primary_key or table.column_names))
+        columns = ", ".join(quote(name) for name in table.column_names)
+        with self._transaction() as connection:
+            result = connection.exec_driver_sql(
+                f"SELECT {columns} FROM {self._qualified(table.name)} ORDER BY {order}"
+            )
+            rows = result.all()
+        values = list(zip(*rows, strict=True)) if rows else [() for _ in table.columns]
+        return pd.DataFrame(
+            {
+                column.name: _typed_series(list(data), column.type)
+                for column, data in zip(table.columns, values, strict=True)
+            }
+        )
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        """Run a read query, `{{schema}}` replaced by the quoted schema (for shipped queries and tests)."""
+        with self._transaction() as connection:
+            result = connection.execute(
+                sa.text(sql.replace(SCHEMA_TOKEN, quote(self.schema))), dict(params or {})
+            )
+            return pd.DataFrame(result.all(), columns=list(result.keys()))
+
+    # --- views -------------------------------------------------------------------------------------------
+
+    def create_views(self) -> list[str]:
+        """Create or replace the views in `sql/views/*.sql` (DuckDB and PostgreSQL); returns their file stems.
+
+        Generic databases have no schemas, which the views rely on: they get none (an empty list).
+        """
+        if self.dialect == "generic":
+            return []
+        files = sorted((SQL_DIR / "views").glob("*.sql"))
+        with self._transaction() as connection:
+            for path in files:
+                connection.exec_driver_sql(
+                    path.read_text(encoding="utf-8").replace(SCHEMA_TOKEN, quote(self.schema))
+                )
+        return [path.stem for path in files]
+
+
+def _count_columns(counts: TableCounts) -> dict[str, int]:
+    return {
+        "rows_inserted": counts.inserted,
+        "rows_updated": counts.updated,
+        "rows_unchanged": counts.unchanged,
+        "rows_removed": counts.removed,
+    }
+
+
+def _typed_series(values: list[Any], logical: str) -> pd.Series:
+    """Database values -> the declared pandas dtype (SQLite returns text, DuckDB local times)."""
+    dtype = pd.api.types.pandas_dtype(PANDAS_DTYPES[logical])  # type: ignore[index]
+    if logical == "timestamp":
+        return pd.Series(
+            pd.to_datetime(pd.Series(values, dtype=object), utc=True, format="ISO8601"), dtype=dtype
+        )
+    if logical == "date":
+        parsed = pd.to_datetime(pd.Series(values, dtype=object), format="ISO8601")
+        return pd.Series(pd.arrays.ArrowExtensionArray(pa.Array.from_pandas(parsed).cast(pa.date32())))
+    if logical == "double":
+        return pd.Series(pd.arrays.ArrowExtensionArray(pa.array(values, type=pa.float64())))
+    return pd.Series(values, dtype=dtype)

@@ -1,0 +1,648 @@
+-- Generated from poelis_pipelines/tables.py for postgresql; do not edit.
+-- Regenerate with: python -m poelis_pipelines.warehouse.ddl
+-- Warehouse.ensure() runs the same statements and adds later-declared columns to old tables.
+
+CREATE SCHEMA IF NOT EXISTS "poelis";
+
+CREATE TABLE IF NOT EXISTS "poelis"."workspaces" (
+    "id" TEXT NOT NULL,
+    "readable_id" TEXT,
+    "name" TEXT,
+    "_synced_at" TIMESTAMPTZ NOT NULL,
+    "_removed_at" TIMESTAMPTZ,
+    "_extra" TEXT,
+    PRIMARY KEY ("id")
+);
+
+CREATE TABLE IF NOT EXISTS "poelis"."products" (
+    "id" TEXT NOT NULL,
+    "readable_id" TEXT,
+    "workspace_id" TEXT NOT NULL,
+    "name" TEXT,
+    "description" TEXT,
+    "baseline_version_number" BIGINT,
+    "archived" BOOLEAN,
+    "status_id" TEXT,
+    "status_name" TEXT,
+    "status_color" TEXT,
+    "status_group_key" TEXT,
+    "excluded_status_ids" TEXT,
+    "owner_id" TEXT,
+    "owner_name" TEXT,
+    "created_by_id" TEXT,
+    "created_by_name" TEXT,
+    "created_at" TIMESTAMPTZ,
+    "updated_at" TIMESTAMPTZ,
+    "updated_by_id" TEXT,
+    "updated_by_name" TEXT,
+    "_synced_at" TIMESTAMPTZ NOT NULL,
+    "_removed_at" TIMESTAMPTZ,
+    "_extra" TEXT,
+    PRIMARY KEY ("id")
+);
+
+CREATE TABLE IF NOT EXISTS "poelis"."items" (
+    "id" TEXT NOT NULL,
+    "readable_id" TEXT,
+    "product_id" TEXT NOT NULL,
+    "workspace_id" TEXT,
+    "name" TEXT,
+    "deleted" BOOLEAN,
+    "parent_item_id" TEXT,
+    "draft_item_id" TEXT,
+    "created_by_id" TEXT,
+    "created_by_name" TEXT,
+    "created_at" TIMESTAMPTZ,
+    "updated_at" TIMESTAMPTZ,
+    "updated_by_id" TEXT,
+    "updated_by_name" TEXT,
+    "owner_id" TEXT,
+    "owner_name" TEXT,
+    "owner_text" TEXT,
+    "position" DOUBLE PRECISION,
+    "has_changes" BOOLEAN,
+    "_synced_at" TIMESTAMPTZ NOT NULL,
+    "_removed_at" TIMESTAMPTZ,
+    "_extra" TEXT,
+    PRIMARY KEY ("id")
+);
+
+CREATE TABLE IF NOT EXISTS "poelis"."properties" (
+    "id" TEXT NOT NULL,
+    "readable_id" TEXT,
+    "item_id" TEXT NOT NULL,
+    "product_id" TEXT NOT NULL,
+    "workspace_id" TEXT,
+    "name" TEXT,
+    "type" TEXT,
+    "value" TEXT,
+    "value_number" DOUBLE PRECISION,
+    "value_unit" TEXT,
+    "value_text" TEXT,
+    "value_date" DATE,
+    "value_matrix" TEXT,
+    "deleted" BOOLEAN,
+    "category" TEXT,
+    "display_unit" TEXT,
+    "formula_expression" TEXT,
+    "draft_property_id" TEXT,
+    "references" TEXT,
+    "created_by_id" TEXT,
+    "created_by_name" TEXT,
+    "created_at" TIMESTAMPTZ,
+    "updated_at" TIMESTAMPTZ,
+    "updated_by_id" TEXT,
+    "updated_by_name" TEXT,
+    "owner_id" TEXT,
+    "owner_name" TEXT,
+    "owner_text" TEXT,
+    "position" DOUBLE PRECISION,
+    "has_changes" BOOLEAN,
+    "has_formula_dependency_changes" BOOLEAN,
+    "_synced_at" TIMESTAMPTZ NOT NULL,
+    "_removed_at" TIMESTAMPTZ,
+    "_extra" TEXT,
+    PRIMARY KEY ("id")
+);
+
+CREATE TABLE IF NOT EXISTS "poelis"."workspaces_history" (
+    "id" TEXT NOT NULL,
+    "readable_id" TEXT,
+    "name" TEXT,
+    "_removed_at" TIMESTAMPTZ,
+    "_extra" TEXT,
+    "_valid_from" TIMESTAMPTZ NOT NULL,
+    "_valid_to" TIMESTAMPTZ,
+    "_change" TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS "poelis"."products_history" (
+    "id" TEXT NOT NULL,
+    "readable_id" TEXT,
+    "workspace_id" TEXT NOT NULL,
+    "name" TEXT,
+    "description" TEXT,
+    "baseline_version_number" BIGINT,
+    "archived" BOOLEAN,
+    "status_id" TEXT,
+    "status_name" TEXT,
+    "status_color" TEXT,
+    "status_group_key" TEXT,
+    "excluded_status_ids" TEXT,
+    "owner_id" TEXT,
+    "owner_name" TEXT,
+    "created_by_id" TEXT,
+    "created_by_name" TEXT,
+    "created_at" TIMESTAMPTZ,
+    "updated_at" TIMESTAMPTZ,
+    "updated_by_id" TEXT,
+    "updated_by_name" TEXT,
+    "_removed_at" TIMESTAMPTZ,
+    "_extra" TEXT,
+    "_valid_from" TIMESTAMPTZ NOT NULL,
+    "_valid_to" TIMESTAMPTZ,
+    "_change" TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS "poelis"."items_history" (
+    "id" TEXT NOT NULL,
+    "readable_id" TEXT,
+    "product_id" TEXT NOT NULL,
+    "workspace_id" TEXT,
+    "name" TEXT,
+    "deleted" BOOLEAN,
+    "parent_item_id" TEXT,
+    "draft_item_id" TEXT,
+    "created_by_id" TEXT,
+    "created_by_name" TEXT,
+    "created_at" TIMESTAMPTZ,
+    "updated_at" TIMESTAMPTZ,
+    "updated_by_id" TEXT,
+    "updated_by_name" TEXT,
+    "owner_id" TEXT,
+    "owner_name" TEXT,
+    "owner_text" TEXT,
+    "position" DOUBLE PRECISION,
+    "has_changes" BOOLEAN,
+    "_removed_at" TIMESTAMPTZ,
+    "_extra" TEXT,
+    "_valid_from" TIMESTAMPTZ NOT NULL,
+    "_valid_to" TIMESTAMPTZ,
+    "_change" TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS "poelis"."properties_history" (
+    "id" TEXT NOT NULL,
+    "readable_id" TEXT,
+    "item_id" TEXT NOT NULL,
+    "product_id" TEXT NOT NULL,
+    "workspace_id" TEXT,
+    "name" TEXT,
+    "type" TEXT,
+    "value" TEXT,
+    "value_number" DOUBLE PRECISION,
+    "value_unit" TEXT,
+    "value_text" TEXT,
+    "value_date" DATE,
+    "value_matrix" TEXT,
+    "deleted" BOOLEAN,
+    "category" TEXT,
+    "display_unit" TEXT,
+    "formula_expression" TEXT,
+    "draft_property_id" TEXT,
+    "references" TEXT,
+    "created_by_id" TEXT,
+    "created_by_name" TEXT,
+    "created_at" TIMESTAMPTZ,
+    "updated_at" TIMESTAMPTZ,
+    "updated_by_id" TEXT,
+    "updated_by_name" TEXT,
+    "owner_id" TEXT,
+    "owner_name" TEXT,
+    "owner_text" TEXT,
+    "position" DOUBLE PRECISION,
+    "has_changes" BOOLEAN,
+    "has_formula_dependency_changes" BOOLEAN,
+    "_removed_at" TIMESTAMPTZ,
+    "_extra" TEXT,
+    "_valid_from" TIMESTAMPTZ NOT NULL,
+    "_valid_to" TIMESTAMPTZ,
+    "_change" TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS "poelis"."sync_runs" (
+    "run_id" TEXT NOT NULL,
+    "table_name" TEXT NOT NULL,
+    "scope" TEXT NOT NULL,
+    "started_at" TIMESTAMPTZ,
+    "finished_at" TIMESTAMPTZ,
+    "status" TEXT NOT NULL,
+    "requests" BIGINT,
+    "retries" BIGINT,
+    "rate_limited" BIGINT,
+    "seconds_waited" DOUBLE PRECISION,
+    "rows_inserted" BIGINT,
+    "rows_updated" BIGINT,
+    "rows_unchanged" BIGINT,
+    "rows_removed" BIGINT,
+    "error" TEXT,
+    PRIMARY KEY ("run_id", "table_name", "scope")
+);
+
+COMMENT ON TABLE "poelis"."workspaces" IS 'Workspaces of the organization, one row per workspace id.';
+
+COMMENT ON COLUMN "poelis"."workspaces"."id" IS 'The API''s stable UUID of the record.';
+
+COMMENT ON COLUMN "poelis"."workspaces"."readable_id" IS 'Human-readable slug; users can change it, so join on `id`.';
+
+COMMENT ON COLUMN "poelis"."workspaces"."name" IS 'Display name.';
+
+COMMENT ON COLUMN "poelis"."workspaces"."_synced_at" IS 'When the last sync run that saw this row ran (UTC).';
+
+COMMENT ON COLUMN "poelis"."workspaces"."_removed_at" IS 'When the row vanished from a complete listing of its parent (UTC); null while the API lists it.';
+
+COMMENT ON COLUMN "poelis"."workspaces"."_extra" IS 'JSON object of unknown API fields and of values that did not fit their column type.';
+
+CREATE INDEX IF NOT EXISTS "products_workspace_id_idx" ON "poelis"."products" ("workspace_id");
+
+COMMENT ON TABLE "poelis"."products" IS 'Products of every workspace, one row per product id (archived ones included).';
+
+COMMENT ON COLUMN "poelis"."products"."id" IS 'The API''s stable UUID of the record.';
+
+COMMENT ON COLUMN "poelis"."products"."readable_id" IS 'Human-readable slug; users can change it, so join on `id`.';
+
+COMMENT ON COLUMN "poelis"."products"."workspace_id" IS 'Parent workspace.';
+
+COMMENT ON COLUMN "poelis"."products"."name" IS 'Display name.';
+
+COMMENT ON COLUMN "poelis"."products"."description" IS 'Free-text description.';
+
+COMMENT ON COLUMN "poelis"."products"."baseline_version_number" IS 'Published version chosen as the baseline.';
+
+COMMENT ON COLUMN "poelis"."products"."archived" IS 'Archived flag; null when the API omits it (its default is false).';
+
+COMMENT ON COLUMN "poelis"."products"."status_id" IS 'Workflow status id (workspace-level).';
+
+COMMENT ON COLUMN "poelis"."products"."status_name" IS 'Workflow status name, e.g. ''In Progress''.';
+
+COMMENT ON COLUMN "poelis"."products"."status_color" IS 'Workflow status colour, hex.';
+
+COMMENT ON COLUMN "poelis"."products"."status_group_key" IS 'Workflow status group, e.g. ''started''.';
+
+COMMENT ON COLUMN "poelis"."products"."excluded_status_ids" IS 'JSON array of workspace statuses hidden for this product.';
+
+COMMENT ON COLUMN "poelis"."products"."owner_id" IS 'User id (`auth0|…`) of the owner.';
+
+COMMENT ON COLUMN "poelis"."products"."owner_name" IS 'Display name of the owner.';
+
+COMMENT ON COLUMN "poelis"."products"."created_by_id" IS 'User id (`auth0|…`) of the created by.';
+
+COMMENT ON COLUMN "poelis"."products"."created_by_name" IS 'Display name of the created by.';
+
+COMMENT ON COLUMN "poelis"."products"."created_at" IS 'When the record was created (UTC).';
+
+COMMENT ON COLUMN "poelis"."products"."updated_at" IS 'When the record was last updated (UTC).';
+
+COMMENT ON COLUMN "poelis"."products"."updated_by_id" IS 'User id (`auth0|…`) of the updated by.';
+
+COMMENT ON COLUMN "poelis"."products"."updated_by_name" IS 'Display name of the updated by.';
+
+COMMENT ON COLUMN "poelis"."products"."_synced_at" IS 'When the last sync run that saw this row ran (UTC).';
+
+COMMENT ON COLUMN "poelis"."products"."_removed_at" IS 'When the row vanished from a complete listing of its parent (UTC); null while the API lists it.';
+
+COMMENT ON COLUMN "poelis"."products"."_extra" IS 'JSON object of unknown API fields and of values that did not fit their column type.';
+
+CREATE INDEX IF NOT EXISTS "items_product_id_idx" ON "poelis"."items" ("product_id");
+
+COMMENT ON TABLE "poelis"."items" IS 'Items (the product trees), draft view, one row per item id (soft-deleted kept).';
+
+COMMENT ON COLUMN "poelis"."items"."id" IS 'The API''s stable UUID of the record.';
+
+COMMENT ON COLUMN "poelis"."items"."readable_id" IS 'Human-readable slug; users can change it, so join on `id`.';
+
+COMMENT ON COLUMN "poelis"."items"."product_id" IS 'Parent product.';
+
+COMMENT ON COLUMN "poelis"."items"."workspace_id" IS 'Workspace of the product (lineage for analysts).';
+
+COMMENT ON COLUMN "poelis"."items"."name" IS 'Display name.';
+
+COMMENT ON COLUMN "poelis"."items"."deleted" IS 'The API''s soft-delete flag (deleted records are kept).';
+
+COMMENT ON COLUMN "poelis"."items"."parent_item_id" IS 'Parent item in the tree; null for a root item.';
+
+COMMENT ON COLUMN "poelis"."items"."draft_item_id" IS 'Draft id of a versioned copy; null for the draft itself.';
+
+COMMENT ON COLUMN "poelis"."items"."created_by_id" IS 'User id (`auth0|…`) of the created by.';
+
+COMMENT ON COLUMN "poelis"."items"."created_by_name" IS 'Display name of the created by.';
+
+COMMENT ON COLUMN "poelis"."items"."created_at" IS 'When the record was created (UTC).';
+
+COMMENT ON COLUMN "poelis"."items"."updated_at" IS 'When the record was last updated (UTC).';
+
+COMMENT ON COLUMN "poelis"."items"."updated_by_id" IS 'User id (`auth0|…`) of the updated by.';
+
+COMMENT ON COLUMN "poelis"."items"."updated_by_name" IS 'Display name of the updated by.';
+
+COMMENT ON COLUMN "poelis"."items"."owner_id" IS 'User id (`auth0|…`) of the owner.';
+
+COMMENT ON COLUMN "poelis"."items"."owner_name" IS 'Display name of the owner.';
+
+COMMENT ON COLUMN "poelis"."items"."owner_text" IS 'Legacy: free-text owner such as ''Engineering Team'' (older snapshots send `owner` as a string).';
+
+COMMENT ON COLUMN "poelis"."items"."position" IS 'Legacy: sort order among siblings (older API snapshot).';
+
+COMMENT ON COLUMN "poelis"."items"."has_changes" IS 'Legacy: the draft has unpublished changes (older API snapshot).';
+
+COMMENT ON COLUMN "poelis"."items"."_synced_at" IS 'When the last sync run that saw this row ran (UTC).';
+
+COMMENT ON COLUMN "poelis"."items"."_removed_at" IS 'When the row vanished from a complete listing of its parent (UTC); null while the API lists it.';
+
+COMMENT ON COLUMN "poelis"."items"."_extra" IS 'JSON object of unknown API fields and of values that did not fit their column type.';
+
+CREATE INDEX IF NOT EXISTS "properties_product_id_idx" ON "poelis"."properties" ("product_id");
+
+COMMENT ON TABLE "poelis"."properties" IS 'Properties of every item, draft view, one row per property id (soft-deleted included).';
+
+COMMENT ON COLUMN "poelis"."properties"."id" IS 'The API''s stable UUID of the record.';
+
+COMMENT ON COLUMN "poelis"."properties"."readable_id" IS 'Human-readable slug; users can change it, so join on `id`.';
+
+COMMENT ON COLUMN "poelis"."properties"."item_id" IS 'Parent item.';
+
+COMMENT ON COLUMN "poelis"."properties"."product_id" IS 'Product of the item (lineage; the scope a sync lists completely).';
+
+COMMENT ON COLUMN "poelis"."properties"."workspace_id" IS 'Workspace of the product (lineage for analysts).';
+
+COMMENT ON COLUMN "poelis"."properties"."name" IS 'Display name.';
+
+COMMENT ON COLUMN "poelis"."properties"."type" IS 'numeric, text, date, status, matrix or formula (unknown types are kept).';
+
+COMMENT ON COLUMN "poelis"."properties"."value" IS 'The value exactly as received, as JSON text (non-finite numbers as the strings "NaN", "Infinity", "-Infinity").';
+
+COMMENT ON COLUMN "poelis"."properties"."value_number" IS 'Numeric value: the number of a numeric property, or the leading number of a formula result such as ''10 kg''. NaN and ±Infinity are kept as IEEE values where the warehouse supports them.';
+
+COMMENT ON COLUMN "poelis"."properties"."value_unit" IS 'Unit of the value: `display_unit` of numeric and matrix, the unit parsed from a formula result.';
+
+COMMENT ON COLUMN "poelis"."properties"."value_text" IS 'Text value of text, status and formula properties.';
+
+COMMENT ON COLUMN "poelis"."properties"."value_date" IS 'Date value of date properties (null if the value is not an ISO date).';
+
+COMMENT ON COLUMN "poelis"."properties"."value_matrix" IS 'Matrix value as compact JSON text of a 2-D array; null when the received matrix is malformed.';
+
+COMMENT ON COLUMN "poelis"."properties"."deleted" IS 'The API''s soft-delete flag (deleted records are kept).';
+
+COMMENT ON COLUMN "poelis"."properties"."category" IS 'Category of numeric and matrix properties, e.g. ''POWER''.';
+
+COMMENT ON COLUMN "poelis"."properties"."display_unit" IS 'Display unit of numeric and matrix properties, e.g. ''kW''.';
+
+COMMENT ON COLUMN "poelis"."properties"."formula_expression" IS 'Formula with `@{property_id}` tokens (formula properties only).';
+
+COMMENT ON COLUMN "poelis"."properties"."draft_property_id" IS 'Draft id of a versioned copy; null for the draft itself.';
+
+COMMENT ON COLUMN "poelis"."properties"."references" IS 'JSON array of source-document citations `{item_document_id, page}`.';
+
+COMMENT ON COLUMN "poelis"."properties"."created_by_id" IS 'User id (`auth0|…`) of the created by.';
+
+COMMENT ON COLUMN "poelis"."properties"."created_by_name" IS 'Display name of the created by.';
+
+COMMENT ON COLUMN "poelis"."properties"."created_at" IS 'When the record was created (UTC).';
+
+COMMENT ON COLUMN "poelis"."properties"."updated_at" IS 'When the record was last updated (UTC).';
+
+COMMENT ON COLUMN "poelis"."properties"."updated_by_id" IS 'User id (`auth0|…`) of the updated by.';
+
+COMMENT ON COLUMN "poelis"."properties"."updated_by_name" IS 'Display name of the updated by.';
+
+COMMENT ON COLUMN "poelis"."properties"."owner_id" IS 'User id (`auth0|…`) of the owner.';
+
+COMMENT ON COLUMN "poelis"."properties"."owner_name" IS 'Display name of the owner.';
+
+COMMENT ON COLUMN "poelis"."properties"."owner_text" IS 'Legacy: free-text owner such as ''Engineering Team'' (older snapshots send `owner` as a string).';
+
+COMMENT ON COLUMN "poelis"."properties"."position" IS 'Legacy: sort order among siblings (older API snapshot).';
+
+COMMENT ON COLUMN "poelis"."properties"."has_changes" IS 'Legacy: the draft has unpublished changes (older API snapshot).';
+
+COMMENT ON COLUMN "poelis"."properties"."has_formula_dependency_changes" IS 'Legacy: a formula input changed (older API snapshot).';
+
+COMMENT ON COLUMN "poelis"."properties"."_synced_at" IS 'When the last sync run that saw this row ran (UTC).';
+
+COMMENT ON COLUMN "poelis"."properties"."_removed_at" IS 'When the row vanished from a complete listing of its parent (UTC); null while the API lists it.';
+
+COMMENT ON COLUMN "poelis"."properties"."_extra" IS 'JSON object of unknown API fields and of values that did not fit their column type.';
+
+CREATE INDEX IF NOT EXISTS "workspaces_history_current_idx" ON "poelis"."workspaces_history" ("id") WHERE "_valid_to" IS NULL;
+
+COMMENT ON TABLE "poelis"."workspaces_history" IS 'Every version of every row of `workspaces`: the row as it was from `_valid_from` until `_valid_to` (null = current version).';
+
+COMMENT ON COLUMN "poelis"."workspaces_history"."id" IS 'The API''s stable UUID of the record.';
+
+COMMENT ON COLUMN "poelis"."workspaces_history"."readable_id" IS 'Human-readable slug; users can change it, so join on `id`.';
+
+COMMENT ON COLUMN "poelis"."workspaces_history"."name" IS 'Display name.';
+
+COMMENT ON COLUMN "poelis"."workspaces_history"."_removed_at" IS 'When the row vanished from a complete listing of its parent (UTC); null while the API lists it.';
+
+COMMENT ON COLUMN "poelis"."workspaces_history"."_extra" IS 'JSON object of unknown API fields and of values that did not fit their column type.';
+
+COMMENT ON COLUMN "poelis"."workspaces_history"."_valid_from" IS 'Sync time this version was first seen.';
+
+COMMENT ON COLUMN "poelis"."workspaces_history"."_valid_to" IS 'Sync time this version stopped being current; null = current.';
+
+COMMENT ON COLUMN "poelis"."workspaces_history"."_change" IS 'What made this version: insert (new or reappeared row), update, delete (the API''s soft delete turned on) or remove (vanished from its parent''s complete listing).';
+
+CREATE INDEX IF NOT EXISTS "products_history_current_idx" ON "poelis"."products_history" ("id") WHERE "_valid_to" IS NULL;
+
+COMMENT ON TABLE "poelis"."products_history" IS 'Every version of every row of `products`: the row as it was from `_valid_from` until `_valid_to` (null = current version).';
+
+COMMENT ON COLUMN "poelis"."products_history"."id" IS 'The API''s stable UUID of the record.';
+
+COMMENT ON COLUMN "poelis"."products_history"."readable_id" IS 'Human-readable slug; users can change it, so join on `id`.';
+
+COMMENT ON COLUMN "poelis"."products_history"."workspace_id" IS 'Parent workspace.';
+
+COMMENT ON COLUMN "poelis"."products_history"."name" IS 'Display name.';
+
+COMMENT ON COLUMN "poelis"."products_history"."description" IS 'Free-text description.';
+
+COMMENT ON COLUMN "poelis"."products_history"."baseline_version_number" IS 'Published version chosen as the baseline.';
+
+COMMENT ON COLUMN "poelis"."products_history"."archived" IS 'Archived flag; null when the API omits it (its default is false).';
+
+COMMENT ON COLUMN "poelis"."products_history"."status_id" IS 'Workflow status id (workspace-level).';
+
+COMMENT ON COLUMN "poelis"."products_history"."status_name" IS 'Workflow status name, e.g. ''In Progress''.';
+
+COMMENT ON COLUMN "poelis"."products_history"."status_color" IS 'Workflow status colour, hex.';
+
+COMMENT ON COLUMN "poelis"."products_history"."status_group_key" IS 'Workflow status group, e.g. ''started''.';
+
+COMMENT ON COLUMN "poelis"."products_history"."excluded_status_ids" IS 'JSON array of workspace statuses hidden for this product.';
+
+COMMENT ON COLUMN "poelis"."products_history"."owner_id" IS 'User id (`auth0|…`) of the owner.';
+
+COMMENT ON COLUMN "poelis"."products_history"."owner_name" IS 'Display name of the owner.';
+
+COMMENT ON COLUMN "poelis"."products_history"."created_by_id" IS 'User id (`auth0|…`) of the created by.';
+
+COMMENT ON COLUMN "poelis"."products_history"."created_by_name" IS 'Display name of the created by.';
+
+COMMENT ON COLUMN "poelis"."products_history"."created_at" IS 'When the record was created (UTC).';
+
+COMMENT ON COLUMN "poelis"."products_history"."updated_at" IS 'When the record was last updated (UTC).';
+
+COMMENT ON COLUMN "poelis"."products_history"."updated_by_id" IS 'User id (`auth0|…`) of the updated by.';
+
+COMMENT ON COLUMN "poelis"."products_history"."updated_by_name" IS 'Display name of the updated by.';
+
+COMMENT ON COLUMN "poelis"."products_history"."_removed_at" IS 'When the row vanished from a complete listing of its parent (UTC); null while the API lists it.';
+
+COMMENT ON COLUMN "poelis"."products_history"."_extra" IS 'JSON object of unknown API fields and of values that did not fit their column type.';
+
+COMMENT ON COLUMN "poelis"."products_history"."_valid_from" IS 'Sync time this version was first seen.';
+
+COMMENT ON COLUMN "poelis"."products_history"."_valid_to" IS 'Sync time this version stopped being current; null = current.';
+
+COMMENT ON COLUMN "poelis"."products_history"."_change" IS 'What made this version: insert (new or reappeared row), update, delete (the API''s soft delete turned on) or remove (vanished from its parent''s complete listing).';
+
+CREATE INDEX IF NOT EXISTS "items_history_current_idx" ON "poelis"."items_history" ("id") WHERE "_valid_to" IS NULL;
+
+COMMENT ON TABLE "poelis"."items_history" IS 'Every version of every row of `items`: the row as it was from `_valid_from` until `_valid_to` (null = current version).';
+
+COMMENT ON COLUMN "poelis"."items_history"."id" IS 'The API''s stable UUID of the record.';
+
+COMMENT ON COLUMN "poelis"."items_history"."readable_id" IS 'Human-readable slug; users can change it, so join on `id`.';
+
+COMMENT ON COLUMN "poelis"."items_history"."product_id" IS 'Parent product.';
+
+COMMENT ON COLUMN "poelis"."items_history"."workspace_id" IS 'Workspace of the product (lineage for analysts).';
+
+COMMENT ON COLUMN "poelis"."items_history"."name" IS 'Display name.';
+
+COMMENT ON COLUMN "poelis"."items_history"."deleted" IS 'The API''s soft-delete flag (deleted records are kept).';
+
+COMMENT ON COLUMN "poelis"."items_history"."parent_item_id" IS 'Parent item in the tree; null for a root item.';
+
+COMMENT ON COLUMN "poelis"."items_history"."draft_item_id" IS 'Draft id of a versioned copy; null for the draft itself.';
+
+COMMENT ON COLUMN "poelis"."items_history"."created_by_id" IS 'User id (`auth0|…`) of the created by.';
+
+COMMENT ON COLUMN "poelis"."items_history"."created_by_name" IS 'Display name of the created by.';
+
+COMMENT ON COLUMN "poelis"."items_history"."created_at" IS 'When the record was created (UTC).';
+
+COMMENT ON COLUMN "poelis"."items_history"."updated_at" IS 'When the record was last updated (UTC).';
+
+COMMENT ON COLUMN "poelis"."items_history"."updated_by_id" IS 'User id (`auth0|…`) of the updated by.';
+
+COMMENT ON COLUMN "poelis"."items_history"."updated_by_name" IS 'Display name of the updated by.';
+
+COMMENT ON COLUMN "poelis"."items_history"."owner_id" IS 'User id (`auth0|…`) of the owner.';
+
+COMMENT ON COLUMN "poelis"."items_history"."owner_name" IS 'Display name of the owner.';
+
+COMMENT ON COLUMN "poelis"."items_history"."owner_text" IS 'Legacy: free-text owner such as ''Engineering Team'' (older snapshots send `owner` as a string).';
+
+COMMENT ON COLUMN "poelis"."items_history"."position" IS 'Legacy: sort order among siblings (older API snapshot).';
+
+COMMENT ON COLUMN "poelis"."items_history"."has_changes" IS 'Legacy: the draft has unpublished changes (older API snapshot).';
+
+COMMENT ON COLUMN "poelis"."items_history"."_removed_at" IS 'When the row vanished from a complete listing of its parent (UTC); null while the API lists it.';
+
+COMMENT ON COLUMN "poelis"."items_history"."_extra" IS 'JSON object of unknown API fields and of values that did not fit their column type.';
+
+COMMENT ON COLUMN "poelis"."items_history"."_valid_from" IS 'Sync time this version was first seen.';
+
+COMMENT ON COLUMN "poelis"."items_history"."_valid_to" IS 'Sync time this version stopped being current; null = current.';
+
+COMMENT ON COLUMN "poelis"."items_history"."_change" IS 'What made this version: insert (new or reappeared row), update, delete (the API''s soft delete turned on) or remove (vanished from its parent''s complete listing).';
+
+CREATE INDEX IF NOT EXISTS "properties_history_current_idx" ON "poelis"."properties_history" ("id") WHERE "_valid_to" IS NULL;
+
+COMMENT ON TABLE "poelis"."properties_history" IS 'Every version of every row of `properties`: the row as it was from `_valid_from` until `_valid_to` (null = current version).';
+
+COMMENT ON COLUMN "poelis"."properties_history"."id" IS 'The API''s stable UUID of the record.';
+
+COMMENT ON COLUMN "poelis"."properties_history"."readable_id" IS 'Human-readable slug; users can change it, so join on `id`.';
+
+COMMENT ON COLUMN "poelis"."properties_history"."item_id" IS 'Parent item.';
+
+COMMENT ON COLUMN "poelis"."properties_history"."product_id" IS 'Product of the item (lineage; the scope a sync lists completely).';
+
+COMMENT ON COLUMN "poelis"."properties_history"."workspace_id" IS 'Workspace of the product (lineage for analysts).';
+
+COMMENT ON COLUMN "poelis"."properties_history"."name" IS 'Display name.';
+
+COMMENT ON COLUMN "poelis"."properties_history"."type" IS 'numeric, text, date, status, matrix or formula (unknown types are kept).';
+
+COMMENT ON COLUMN "poelis"."properties_history"."value" IS 'The value exactly as received, as JSON text (non-finite numbers as the strings "NaN", "Infinity", "-Infinity").';
+
+COMMENT ON COLUMN "poelis"."properties_history"."value_number" IS 'Numeric value: the number of a numeric property, or the leading number of a formula result such as ''10 kg''. NaN and ±Infinity are kept as IEEE values where the warehouse supports them.';
+
+COMMENT ON COLUMN "poelis"."properties_history"."value_unit" IS 'Unit of the value: `display_unit` of numeric and matrix, the unit parsed from a formula result.';
+
+COMMENT ON COLUMN "poelis"."properties_history"."value_text" IS 'Text value of text, status and formula properties.';
+
+COMMENT ON COLUMN "poelis"."properties_history"."value_date" IS 'Date value of date properties (null if the value is not an ISO date).';
+
+COMMENT ON COLUMN "poelis"."properties_history"."value_matrix" IS 'Matrix value as compact JSON text of a 2-D array; null when the received matrix is malformed.';
+
+COMMENT ON COLUMN "poelis"."properties_history"."deleted" IS 'The API''s soft-delete flag (deleted records are kept).';
+
+COMMENT ON COLUMN "poelis"."properties_history"."category" IS 'Category of numeric and matrix properties, e.g. ''POWER''.';
+
+COMMENT ON COLUMN "poelis"."properties_history"."display_unit" IS 'Display unit of numeric and matrix properties, e.g. ''kW''.';
+
+COMMENT ON COLUMN "poelis"."properties_history"."formula_expression" IS 'Formula with `@{property_id}` tokens (formula properties only).';
+
+COMMENT ON COLUMN "poelis"."properties_history"."draft_property_id" IS 'Draft id of a versioned copy; null for the draft itself.';
+
+COMMENT ON COLUMN "poelis"."properties_history"."references" IS 'JSON array of source-document citations `{item_document_id, page}`.';
+
+COMMENT ON COLUMN "poelis"."properties_history"."created_by_id" IS 'User id (`auth0|…`) of the created by.';
+
+COMMENT ON COLUMN "poelis"."properties_history"."created_by_name" IS 'Display name of the created by.';
+
+COMMENT ON COLUMN "poelis"."properties_history"."created_at" IS 'When the record was created (UTC).';
+
+COMMENT ON COLUMN "poelis"."properties_history"."updated_at" IS 'When the record was last updated (UTC).';
+
+COMMENT ON COLUMN "poelis"."properties_history"."updated_by_id" IS 'User id (`auth0|…`) of the updated by.';
+
+COMMENT ON COLUMN "poelis"."properties_history"."updated_by_name" IS 'Display name of the updated by.';
+
+COMMENT ON COLUMN "poelis"."properties_history"."owner_id" IS 'User id (`auth0|…`) of the owner.';
+
+COMMENT ON COLUMN "poelis"."properties_history"."owner_name" IS 'Display name of the owner.';
+
+COMMENT ON COLUMN "poelis"."properties_history"."owner_text" IS 'Legacy: free-text owner such as ''Engineering Team'' (older snapshots send `owner` as a string).';
+
+COMMENT ON COLUMN "poelis"."properties_history"."position" IS 'Legacy: sort order among siblings (older API snapshot).';
+
+COMMENT ON COLUMN "poelis"."properties_history"."has_changes" IS 'Legacy: the draft has unpublished changes (older API snapshot).';
+
+COMMENT ON COLUMN "poelis"."properties_history"."has_formula_dependency_changes" IS 'Legacy: a formula input changed (older API snapshot).';
+
+COMMENT ON COLUMN "poelis"."properties_history"."_removed_at" IS 'When the row vanished from a complete listing of its parent (UTC); null while the API lists it.';
+
+COMMENT ON COLUMN "poelis"."properties_history"."_extra" IS 'JSON object of unknown API fields and of values that did not fit their column type.';
+
+COMMENT ON COLUMN "poelis"."properties_history"."_valid_from" IS 'Sync time this version was first seen.';
+
+COMMENT ON COLUMN "poelis"."properties_history"."_valid_to" IS 'Sync time this version stopped being current; null = current.';
+
+COMMENT ON COLUMN "poelis"."properties_history"."_change" IS 'What made this version: insert (new or reappeared row), update, delete (the API''s soft delete turned on) or remove (vanished from its parent''s complete listing).';
+
+COMMENT ON TABLE "poelis"."sync_runs" IS 'One row per (run, table, scope) a sync merged: timing, outcome, API traffic and row counts.';
+
+COMMENT ON COLUMN "poelis"."sync_runs"."run_id" IS 'Id of the sync run (the Dagster run id).';
+
+COMMENT ON COLUMN "poelis"."sync_runs"."table_name" IS 'Table the run merged.';
+
+COMMENT ON COLUMN "poelis"."sync_runs"."scope" IS 'Parent listed completely (workspace or product id), or ''*'' for all.';
+
+COMMENT ON COLUMN "poelis"."sync_runs"."started_at" IS 'When this scope started (UTC).';
+
+COMMENT ON COLUMN "poelis"."sync_runs"."finished_at" IS 'When this scope finished (UTC); null while running.';
+
+COMMENT ON COLUMN "poelis"."sync_runs"."status" IS 'running, success or failed.';
+
+COMMENT ON COLUMN "poelis"."sync_runs"."requests" IS 'HTTP requests sent.';
+
+COMMENT ON COLUMN "poelis"."sync_runs"."retries" IS 'Requests retried.';
+
+COMMENT ON COLUMN "poelis"."sync_runs"."rate_limited" IS '429 responses received.';
+
+COMMENT ON COLUMN "poelis"."sync_runs"."seconds_waited" IS 'Seconds spent waiting for rate limits and back-off.';
+
+COMMENT ON COLUMN "poelis"."sync_runs"."rows_inserted" IS 'Rows inserted (new or reappeared).';
+
+COMMENT ON COLUMN "poelis"."sync_runs"."rows_updated" IS 'Rows whose data changed (soft deletes included).';
+
+COMMENT ON COLUMN "poelis"."sync_runs"."rows_unchanged" IS 'Rows seen again without a change.';
+
+COMMENT ON COLUMN "poelis"."sync_runs"."rows_removed" IS 'Rows that vanished from the scope''s listing.';
+
+COMMENT ON COLUMN "poelis"."sync_runs"."error" IS 'Error text of a failed scope (secrets scrubbed by the caller).';
