@@ -145,8 +145,9 @@ def normalize(
         for name, values in derived.items():
             if name == "value_date":
                 data[name] = parse_datetimes(values, "date")[0]
-            else:
-                data[name] = convert(values, table.column(name).type)[0]
+            else:  # value_matrix arrives as JSON text already: store it as text, not re-encoded
+                logical = table.column(name).type
+                data[name] = convert(values, "text" if logical == "json" else logical)[0]
         if unknown_types:
             warnings.warn(
                 f"{endpoint}: kept {sum(unknown_types.values())} properties of unknown type "
