@@ -1,4 +1,4 @@
-"""normalize(): SPEC example payloads, legacy shapes, typed property values, misfits kept in `_extra`, errors."""
+"""normalize(): SPEC payloads, legacy shapes, typed property values, misfits kept in `_extra`, errors."""
 
 from __future__ import annotations
 
