@@ -1,0 +1,270 @@
+"""Schema creation and migration, generated files, identifiers, connection errors, locking and the views."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from warehouse_helpers import PRODUCT_ID, WORKSPACE_ID, spec_examples
+
+from poelis_pipelines.normalize import normalize
+from poelis_pipelines.tables import PROPERTIES, TABLES
+from poelis_pipelines.warehouse import (
+    Batch,
+    TableCounts,
+    Warehouse,
+    WarehouseBusyError,
+    WarehouseConfigError,
+    WarehouseReadOnlyError,
+    WarehouseUnavailableError,
+    quote,
+)
+from poelis_pipelines.warehouse.ddl import DOCS_FILE, GENERATED_DIALECTS, render_ddl
+from poelis_pipelines.warehouse.docs import render_tables_doc
+from poelis_pipelines.warehouse.statements import SQL_DIR, create_table, dialect_of, qualified
+
+REGENERATE = "regenerate with: python -m poelis_pipelines.warehouse.ddl"
+SYNCED = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("dialect", GENERATED_DIALECTS)
+def test_checked_in_ddl_matches_the_declarations(dialect: str) -> None:
+    path = SQL_DIR / "ddl" / f"{dialect}.sql"
+    assert path.read_text(encoding="utf-8") == render_ddl(dialect), f"{path} is stale; {REGENERATE}"  # type: ignore[arg-type]
+
+
+def test_checked_in_table_docs_match_the_declarations() -> None:
+    assert DOCS_FILE.read_text(encoding="utf-8") == render_tables_doc(), f"{DOCS_FILE} is stale; {REGENERATE}"
+    for table in TABLES.values():
+        for column in table.columns:
+            assert f"| `{column.name}` |" in DOCS_FILE.read_text(encoding="utf-8")
+
+
+def test_the_sql_ships_inside_the_package() -> None:
+    repository = Path(__file__).resolve().parents[2]
+    assert repository / "poelis_pipelines" / "sql" == SQL_DIR
+    assert SQL_DIR.resolve() == repository / "sql", "poelis_pipelines/sql must link to the repository's sql/"
+    assert (SQL_DIR / "views" / "property_values.sql").is_file()
+
+
+def test_ensure_is_idempotent_and_adds_a_newly_declared_column_without_losing_rows(
+    warehouse_url_and_schema: tuple[str, str],
+) -> None:
+    url, schema = warehouse_url_and_schema
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    dialect = dialect_of(engine.dialect.name)
+    old_properties = dataclasses.replace(
+        PROPERTIES, columns=tuple(c for c in PROPERTIES.columns if c.name not in ("value_unit", "_extra"))
+    )
+    with engine.begin() as connection:
+        if dialect != "generic":
+            connection.exec_driver_sql(f"CREATE SCHEMA {quote(schema)}")
+        connection.exec_driver_sql(create_table(old_properties, schema, dialect))
+        connection.execute(
+            sa.text(
+                f"INSERT INTO {qualified(schema, 'properties', dialect)} "
+                "(id, item_id, product_id, type, _synced_at) VALUES ('old', 'i', 'p', 'text', :ts)"
+            ),
+            {"ts": SYNCED.isoformat(sep=" ") if dialect == "generic" else SYNCED},
+        )
+    engine.dispose()
+    with Warehouse(url, schema) as warehouse:
+        warehouse.ensure()
+        warehouse.ensure()
+        stored = warehouse.read_table("properties")
+        assert stored["id"].tolist() == ["old"]
+        assert stored["value_unit"].isna().all()
+        records = [{"id": "new", "item_id": "i", "type": "numeric", "value": 1, "display_unit": "kg", "x": 1}]
+        frame = normalize("properties", records, endpoint="e", product_id="p", workspace_id="w")
+        report = warehouse.merge([Batch("properties", frame, {"product_id": "p"})], synced_at=SYNCED)
+        assert report.tables["properties"] == TableCounts(inserted=1, removed=1)
+        assert warehouse.read_table("properties").set_index("id").loc["new", "value_unit"] == "kg"
+
+
+def test_views_and_example_queries_return_the_right_rows(view_warehouse: Warehouse) -> None:
+    warehouse = view_warehouse
+    properties = spec_examples("properties")
+    properties[0] = {**properties[0], "deleted": True}  # max_power: soft-deleted, so not live
+    batches = [
+        Batch("workspaces", normalize("workspaces", spec_examples("workspaces"), endpoint="ws"), {}),
+        Batch(
+            "products",
+            normalize("products", spec_examples("products"), endpoint="pr"),
+            {"workspace_id": WORKSPACE_ID},
+        ),
+        Batch(
+            "items",
+            normalize("items", spec_examples("items"), endpoint="it", workspace_id=WORKSPACE_ID),
+            {"product_id": PRODUCT_ID},
+        ),
+        Batch(
+            "properties",
+            normalize(
+                "properties", properties, endpoint="pp", product_id=PRODUCT_ID, workspace_id=WORKSPACE_ID
+            ),
+            {"product_id": PRODUCT_ID},
+        ),
+    ]
+    warehouse.merge(batches, synced_at=SYNCED)
+    assert warehouse.create_views() == ["item_tree", "product_summary", "property_values"]
+    assert warehouse.create_views() == ["item_tree", "product_summary", "property_values"]  # idempotent
+
+    tree = warehouse.query(
+        "SELECT item_name, depth, path FROM {{schema}}.item_tree ORDER BY depth, item_name"
+    )
+    assert tree.values.tolist() == [
+        ["Engine Assembly", 0, "Engine Assembly"],
+        ["Combustor", 1, "Engine Assembly / Combustor"],
+        ["Compressor Stage 1", 1, "Engine Assembly / Compressor Stage 1"],
+    ]
+
+    values = warehouse.query("SELECT * FROM {{schema}}.property_values ORDER BY property_readable_id")
+    assert values["property_readable_id"].tolist() == [
+        "design_freeze",
+        "material",
+        "power_to_mass",
+        "pressure_map",
+        "review_state",
+        "stage_mass",
+    ]
+    assert set(values["item_path"]) == {"Engine Assembly / Compressor Stage 1"}
+    assert set(values["workspace_name"]) == {"Aerospace Engineering"}
+    assert set(values["product_name"]) == {"Jet Engine Specifications"}
+    formula = values.set_index("property_readable_id").loc["power_to_mass"]
+    assert (formula["value_number"], formula["value_unit"]) == (0.34, "kW/kg")
+
+    summary = warehouse.query("SELECT * FROM {{schema}}.product_summary ORDER BY product_readable_id")
+    jet = summary.set_index("product_readable_id").loc["jet_engine_specs"]
+    assert (jet["items"], jet["properties"], jet["numeric_properties"], jet["matrix_properties"]) == (
+        3,
+        6,
+        1,
+        1,
+    )
+    assert jet["last_updated_at"] == datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
+    blade = summary.set_index("product_readable_id").loc["turbine_blade_design"]
+    assert (blade["items"], blade["properties"]) == (0, 0)
+
+    queries = {path.stem: path.read_text() for path in sorted((SQL_DIR / "queries").glob("*.sql"))}
+    assert warehouse.query(queries["numeric_by_category"]).values.tolist() == [
+        ["MASS", "kg", 1, 442.0, 442.0]
+    ]
+    assert warehouse.query(queries["status_by_product"]).values.tolist() == [
+        ["Jet Engine Specifications", "Under Review", 1]
+    ]
+    recent = warehouse.query(queries["recent_property_changes"])
+    assert len(recent) == 7
+    assert set(recent["change"]) == {"insert"}
+
+
+@pytest.mark.parametrize("name", ["bad-name", 'x"; DROP TABLE items; --', "1starts_with_digit", "a" * 64, ""])
+def test_unsafe_identifiers_are_rejected(name: str, duckdb_url: str) -> None:
+    with pytest.raises(WarehouseConfigError, match="is not allowed"):
+        Warehouse(duckdb_url, name)
+    with pytest.raises(WarehouseConfigError):
+        quote(name)
+
+
+def test_a_63_character_schema_is_accepted(duckdb_url: str) -> None:
+    with Warehouse(duckdb_url, "s" * 63) as warehouse:
+        warehouse.ensure()
+        assert warehouse.row_count("items") == 0
+
+
+@pytest.mark.parametrize("url", ["not a url", "nosuchdriver://host/db"])
+def test_a_bad_url_is_a_config_error(url: str) -> None:
+    with pytest.raises(WarehouseConfigError):
+        Warehouse(url)
+
+
+def test_an_unreachable_server_is_a_clear_error_without_the_password() -> None:
+    warehouse = Warehouse("postgresql+psycopg://analyst:s3cretpw@127.0.0.1:1/db?connect_timeout=2")
+    assert "s3cretpw" not in repr(warehouse)
+    with pytest.raises(WarehouseUnavailableError, match="cannot open the warehouse") as raised:
+        warehouse.ensure()
+    assert "s3cretpw" not in str(raised.value)
+    assert "***" in str(raised.value)
+
+
+def test_a_duckdb_file_that_cannot_be_created_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "not_a_directory"
+    blocker.write_text("")
+    with pytest.raises(WarehouseReadOnlyError, match="cannot create the directory"):
+        Warehouse(f"duckdb:///{blocker}/warehouse.duckdb").ensure()
+
+
+def test_the_duckdb_parent_directory_is_created(tmp_path: Path) -> None:
+    path = tmp_path / "data" / "nested" / "warehouse.duckdb"
+    with Warehouse(f"duckdb:///{path}") as warehouse:
+        warehouse.ensure()
+    assert path.is_file()
+
+
+def test_a_duckdb_file_held_by_another_process_is_a_busy_error(duckdb_url: str) -> None:
+    path = duckdb_url.removeprefix("duckdb:///")
+    Warehouse(duckdb_url).ensure()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys; db = duckdb.connect(sys.argv[1]); print('ready', flush=True); input()",
+            path,
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "ready"
+        with pytest.raises(WarehouseBusyError, match=f"another sync is using {path}"):
+            Warehouse(duckdb_url).row_count("items")
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    assert Warehouse(duckdb_url).row_count("items") == 0, "the lock is released with the other process"
+
+
+@pytest.mark.postgres
+def test_concurrent_merges_into_one_postgresql_schema_serialise_cleanly(
+    postgres_url: str, postgres_schema: str
+) -> None:
+    with Warehouse(postgres_url, postgres_schema) as warehouse:
+        warehouse.ensure()
+    errors: list[BaseException] = []
+
+    def sync(product_id: str) -> None:
+        try:
+            with Warehouse(postgres_url, postgres_schema) as own:
+                own.ensure()
+                for round_number in range(5):
+                    records = [
+                        {"id": f"{product_id}-{n}", "product_id": product_id, "name": f"r{round_number}"}
+                        for n in range(50)
+                    ]
+                    frame = normalize("items", records, endpoint="it", workspace_id="w")
+                    own.merge(
+                        [Batch("items", frame, {"product_id": product_id})],
+                        synced_at=SYNCED + timedelta(minutes=round_number),
+                    )
+        except BaseException as error:  # collected and re-raised in the test thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=sync, args=(product,)) for product in ("p1", "p2")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors
+    with Warehouse(postgres_url, postgres_schema) as warehouse:
+        assert warehouse.row_count("items") == 100
+        assert warehouse.row_count("items_history") == 100 * 5  # an insert and four updates per item
+        current = warehouse.read_table("items")
+        assert set(current["name"]) == {"r4"}
