@@ -325,6 +325,15 @@ class FakeApi:
         headers["X-Request-ID"] = str(uuid.uuid4())
         return Response(status, body, headers, delay)
 
+    def protocol_error(self, status: int, message: str) -> Response:
+        """An unparseable request or an endpoint bug: a JSON error with the usual headers."""
+        _, headers = self.limiter.admit(None, time.time())
+        headers["X-Request-ID"] = str(uuid.uuid4())
+        self.count(UNKNOWN_ROUTE, status)
+        return Response(
+            status, error_body("internal_error" if status >= 500 else "validation_error", message), headers
+        )
+
     def _organization(self, authorization: str | None) -> FakeOrganization | None:
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token.startswith(settings.API_KEY_PREFIX):

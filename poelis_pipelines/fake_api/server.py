@@ -1,112 +1,19 @@
-"""`FakePoelisServer`: the fake API on a loopback port, for the demo, the tests and the benchmarks.
-
-Transport: `http.server.ThreadingHTTPServer` with HTTP/1.1 keep-alive, one thread per connection. Each
-response is written with a single `send` of pre-built header bytes and a pre-serialised body (see
-`benchmarks/bench_fake_api.py` for the measured throughput).
-"""
+"""`FakePoelisServer`: the fake API on a loopback port, for the demo, the tests and the benchmarks."""
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import secrets
-import socket
 import threading
-import time
 from collections import Counter
 from collections.abc import Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any
 
 from poelis_pipelines import settings
-from poelis_pipelines.fake_api.api import FakeApi, FakeOrganization, Faults, RateLimit, Response, error_body
+from poelis_pipelines.fake_api.api import FakeApi, FakeOrganization, Faults, RateLimit
 from poelis_pipelines.fake_api.dataset import FakeDataset, generate_organization
 from poelis_pipelines.fake_api.mutation import Mutation, apply_mutation
-
-_REASONS = {
-    0: "",
-    200: "OK",
-    400: "Bad Request",
-    401: "Unauthorized",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    422: "Unprocessable Entity",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-    503: "Service Unavailable",
-}
-
-
-class _HttpServer(ThreadingHTTPServer):
-    """Tracks open connections so `stop()` can cut kept-alive clients off like a real outage."""
-
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, address: tuple[str, int], api: FakeApi, family: socket.AddressFamily) -> None:
-        self.address_family = family
-        self.api = api
-        self.open_connections: set[socket.socket] = set()
-        self.connections_lock = threading.Lock()
-        super().__init__(address, _Handler)
-
-    def close_open_connections(self) -> None:
-        with self.connections_lock:
-            connections = list(self.open_connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):  # already closed by the client
-                connection.shutdown(socket.SHUT_RDWR)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "FakePoelis/1.0"
-    disable_nagle_algorithm = True
-    server: _HttpServer
-
-    def setup(self) -> None:
-        super().setup()
-        with self.server.connections_lock:
-            self.server.open_connections.add(self.connection)
-
-    def finish(self) -> None:
-        with self.server.connections_lock:
-            self.server.open_connections.discard(self.connection)
-        super().finish()
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)  # keep the connection in sync; writes are not implemented
-        response = self.server.api.handle(self.command, self.path, self.headers.get("Authorization"))
-        if response.delay:
-            time.sleep(response.delay)
-        if response.drop:
-            self.close_connection = True
-            return
-        self._write(response)
-
-    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_HEAD = do_OPTIONS = _serve
-
-    def _write(self, response: Response) -> None:
-        head = [f"HTTP/1.1 {response.status} {_REASONS.get(response.status, '')}"]
-        head.append("Content-Type: application/json")
-        head.append(f"Content-Length: {len(response.body)}")
-        head.extend(f"{name}: {value}" for name, value in response.headers.items())
-        if self.close_connection:
-            head.append("Connection: close")
-        self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + response.body)
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """Malformed requests (bad request line, huge headers, unknown method) get a JSON error too."""
-        self.close_connection = True
-        _, headers = self.server.api.limiter.admit(None, time.time())
-        headers["X-Request-ID"] = secrets.token_hex(16)
-        self._write(Response(code, error_body("validation_error", message or "Bad request"), headers))
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silent: request logs would drown test output (and must never carry keys)."""
+from poelis_pipelines.fake_api.transport import HttpServer
 
 
 def _is_loopback(host: str) -> bool:
@@ -153,46 +60,30 @@ class FakePoelisServer:
         self._api = FakeApi(self.organizations, rate_limit, faults)
         self._host = host
         self._port = port
-        self._httpd: _HttpServer | None = None
-        self._thread: threading.Thread | None = None
+        self._http: HttpServer | None = None
         self._mutation_lock = threading.Lock()
 
     # --- lifecycle ---
 
     def start(self) -> FakePoelisServer:
-        if self._httpd is not None:
-            return self
-        family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
-        self._httpd = _HttpServer((self._host, self._port), self._api, family)
-        self._port = self._httpd.server_address[1]
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name="fake-poelis-api",
-            daemon=True,
-        )
-        self._thread.start()
+        if self._http is None:
+            self._http = HttpServer(self._host, self._port, self._api.handle, self._api.protocol_error)
+            self._port = self._http.port
+            self._http.start()
         return self
 
     def stop(self) -> None:
         """Stop listening and cut every open connection (clients see a reset, as in an outage)."""
-        if self._httpd is None:
-            return
-        self._httpd.shutdown()
-        self._httpd.close_open_connections()
-        self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._httpd = None
-        self._thread = None
+        if self._http is not None:
+            self._http.stop()
+            self._http = None
 
     def serve_forever(self) -> None:
         """Serve in the calling thread until interrupted (for the command line)."""
         self.start()
-        assert self._thread is not None
         try:
-            while self._thread.is_alive():
-                self._thread.join(timeout=0.5)
+            while self._http is not None and self._http.wait(timeout=0.5):
+                pass
         finally:
             self.stop()
 
@@ -270,5 +161,5 @@ class FakePoelisServer:
         self._api.reset_counters()
 
     def __repr__(self) -> str:
-        state = "running" if self._httpd else "stopped"
+        state = "running" if self._http else "stopped"
         return f"<FakePoelisServer {self.base_url} {state} organizations={len(self.organizations)}>"
