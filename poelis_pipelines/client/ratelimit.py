@@ -2,11 +2,13 @@
 
 The server tells the truth on every response: `X-RateLimit-Remaining` is what is left in the window (burst
 included) and `X-RateLimit-Reset` is when the window ends, in *server* Unix time. The limiter keeps a lower
-bound of the budget left: each request reserves one unit before it is sent, and every response can only lower
-the bound to `Remaining - requests still in flight` (those may not be counted yet), unless it shows a new
-window. When the bound reaches zero, callers wait until the window's end, converted to the local clock through
-a skew estimate learnt from the `Date` header (never by trusting the two clocks to agree), and then probe the
-new window with a single request before spending it.
+bound of the budget left, and each request reserves one unit of it before it is sent. Answers may arrive
+out of order, but the lowest `Remaining` seen in a window is the server's count after every answered request
+(a request counted later would have reported less), so `lowest Remaining - requests still in flight` is
+always a safe bound, and the limiter takes it whenever it is better than its own. A later `Reset` means a
+new window and a fresh bound. When the bound reaches zero, callers wait for the window's end, converted to the
+local clock through a skew estimate learnt from the `Date` header (never by trusting two clocks to agree),
+and a single probe explores the new window.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from poelis_pipelines import settings
 
 _SAFETY_MARGIN_SECONDS = 0.02  # absorbs scheduling jitter between our clock read and the server's
+_PROBE_POLL_SECONDS = 1.0  # upper bound on a wait that an answer normally ends sooner (notify)
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,8 @@ class _SkewEstimate:
 
     A response stamped `D` was produced between our send and receive times, at a server time in [D, D+1),
     so the skew lies in (D - received, D + 1 - sent). Intersecting many such intervals converges to the
-    network latency; a clock step that empties the intersection restarts it.
+    network latency; a clock step that empties the intersection restarts it. Without any `Date` header
+    the clocks are assumed to agree.
     """
 
     def __init__(self) -> None:
@@ -52,7 +56,7 @@ class _SkewEstimate:
         else:
             self.low, self.high = max(low, self.low), min(high, self.high)
 
-    def latest_server_time(self, local_time: float) -> float:
+    def earliest_server_time(self, local_time: float) -> float:
         """The earliest the server clock can read now: waiting on it never starts a window too soon."""
         return local_time + (self.low if self.low is not None else 0.0)
 
@@ -81,18 +85,19 @@ class RateLimiter:
         self._clock = clock
         self._condition = threading.Condition()
         self._skew = _SkewEstimate()
-        self._metered: bool | None = None  # None until a response says whether the server meters us
+        self._metered: bool | None = None  # None until an answer says whether the server meters us
         self._limit: int | None = None
-        self._budget = 0  # lower bound of requests left in the current window
+        self._budget = 0  # lower bound of the requests left in the current window
         self._window_reset: float | None = None  # server Unix time at which the current window ends
-        self._probing = False  # a request is exploring a window whose budget we do not know yet
+        self._lowest_remaining = 0  # the lowest `Remaining` answered in the current window
+        self._probing = False  # a request is exploring a window whose budget is unknown
         self._in_flight = 0
-        self._next_send = 0.0  # earliest local time for the next request under our own cap
+        self._next_send = 0.0  # earliest local time of the next request under our own cap
 
     @property
     def limit(self) -> int | None:
         """The server's advertised per-window limit, once seen (for logs and tests)."""
-        return self._limit if self._metered else None
+        return self._limit
 
     def acquire(self) -> Reservation:
         """Wait until a request fits the budget, reserve it, and return its reservation."""
@@ -106,32 +111,28 @@ class RateLimiter:
                 self._condition.wait(delay)
                 waited += self._clock() - now
             self._admit(now)
-            reservation = Reservation(sent_at=now)
         if waited and self._on_wait:
             self._on_wait(waited)
-        return reservation
+        return Reservation(sent_at=now)
 
     def _delay(self, now: float) -> float:
         """Seconds until the next request may go; 0 means now. Called with the lock held."""
-        pacing = self._next_send - now
+        pacing = max(self._next_send - now, 0.0)
         if self._metered is None:  # nothing learnt yet: one request at a time until the first answer
-            return max(pacing, 0.0 if self._in_flight == 0 else 1.0)
+            return pacing if self._in_flight == 0 else max(pacing, _PROBE_POLL_SECONDS)
         if not self._metered:
-            return max(pacing, 0.0)
-        server_now = self._skew.latest_server_time(now) - _SAFETY_MARGIN_SECONDS
+            return pacing
+        server_now = self._skew.earliest_server_time(now) - _SAFETY_MARGIN_SECONDS
         if self._window_reset is not None and server_now >= self._window_reset:
             self._start_unknown_window()
-        if self._budget > 0:
-            return max(pacing, 0.0)
-        if self._probing:  # wait for the probe's answer (record/cancel wake us up)
-            return max(pacing, 1.0)
-        if self._window_reset is None:
-            return max(pacing, 0.0)
-        until_reset = self._window_reset - server_now
-        return max(pacing, min(until_reset, settings.MAX_RETRY_AFTER_SECONDS))
+        if self._budget > 0 or (self._window_reset is None and not self._probing):
+            return pacing
+        if self._window_reset is None:  # the probe's answer will tell (record/cancel wake us up)
+            return max(pacing, _PROBE_POLL_SECONDS)
+        return max(pacing, min(self._window_reset - server_now, settings.MAX_RETRY_AFTER_SECONDS))
 
     def _start_unknown_window(self) -> None:
-        """The window we knew has ended: its budget is gone and the next one is explored by a probe."""
+        """The known window has ended: its budget is gone and a probe will explore the next one."""
         self._window_reset = None
         self._budget = 0
         self._probing = False
@@ -157,8 +158,7 @@ class RateLimiter:
             remaining = _int_header(headers, "X-RateLimit-Remaining")
             reset = _int_header(headers, "X-RateLimit-Reset")
             if remaining is None or reset is None:
-                if self._metered is None:
-                    self._metered = False
+                self._metered = bool(self._metered)
             else:
                 self._metered = True
                 self._limit = _int_header(headers, "X-RateLimit-Limit")
@@ -166,15 +166,16 @@ class RateLimiter:
             self._condition.notify_all()
 
     def _learn(self, remaining: int, reset: float) -> None:
-        """Narrow the budget bound; a later reset than the one known means the server opened a new window."""
-        lower_bound = max(remaining - self._in_flight, 0)
-        if self._window_reset is None or reset > self._window_reset:
+        """Improve the budget bound from one answer (the module docstring says why it stays safe)."""
+        if self._window_reset is None or reset > self._window_reset:  # a window not seen before
             self._window_reset = reset
-            self._budget = lower_bound
-        elif reset == self._window_reset:
-            self._budget = min(self._budget, lower_bound)
-        else:  # an answer from a window that is already over
+            self._lowest_remaining = remaining
+            self._budget = max(remaining - self._in_flight, 0)
+        elif reset < self._window_reset:  # an answer from a window that is already over
             return
+        else:
+            self._lowest_remaining = min(self._lowest_remaining, remaining)
+            self._budget = max(self._budget, self._lowest_remaining - self._in_flight)
         self._probing = False
 
     def throttled(
@@ -184,8 +185,8 @@ class RateLimiter:
         self.record(reservation, headers)
         with self._condition:
             self._budget = 0
-            if retry_after is not None:
-                resume = self._skew.latest_server_time(self._clock()) + retry_after
+            if self._metered and retry_after is not None:
+                resume = self._skew.earliest_server_time(self._clock()) + retry_after
                 self._window_reset = max(self._window_reset or 0.0, resume)
 
     def cancel(self, reservation: Reservation) -> None:
