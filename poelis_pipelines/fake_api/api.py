@@ -48,6 +48,10 @@ class RateLimit:
     burst: int = settings.DEFAULT_RATE_LIMIT_BURST
     window: float = settings.RATE_LIMIT_WINDOW_SECONDS
 
+    def __post_init__(self) -> None:
+        if self.limit < 1 or self.burst < 0 or self.window < 0:
+            raise ValueError(f"RateLimit needs limit >= 1, burst >= 0 and window >= 0, got {self}")
+
 
 @dataclass(frozen=True)
 class Faults:
@@ -68,6 +72,18 @@ class Faults:
     malformed_json: float = 0.0
     ignore_offset: bool = False
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("error_500", "error_503", "error_429", "drop_connection", "malformed_json"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"Faults.{name} is a probability between 0 and 1, got {getattr(self, name)}")
+        low, high = self.latency
+        if not 0.0 <= low <= high:
+            raise ValueError(
+                f"Faults.latency must be (low, high) seconds with 0 <= low <= high, got {self.latency}"
+            )
+        if self.retry_after < 0:
+            raise ValueError(f"Faults.retry_after must be >= 0 seconds, got {self.retry_after}")
 
 
 @dataclass
@@ -222,6 +238,8 @@ class FakeApi:
     ) -> None:
         self.organizations = list(organizations)
         self._keys = {organization.api_key: organization for organization in self.organizations}
+        if len(self._keys) != len(self.organizations):
+            raise ValueError("every organization needs its own API key (two share one)")
         self.limiter = RateLimiter(rate_limit)
         self._faults = _FaultInjector(faults)
         self._counter_lock = threading.Lock()

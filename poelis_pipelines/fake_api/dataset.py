@@ -307,7 +307,9 @@ def api_key_for(seed: int | str) -> str:
     return settings.API_KEY_PREFIX + "".join(rng.choices(settings.API_KEY_ALPHABET, k=43))
 
 
+@functools.lru_cache(maxsize=65536)
 def slug(text: str, separator: str = "_") -> str:
+    """A readable_id from a name (cached: generated names repeat a lot)."""
     return re.sub(r"[^a-z0-9]+", separator, text.lower()).strip(separator) or "x"
 
 

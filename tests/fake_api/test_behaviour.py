@@ -230,6 +230,21 @@ def test_scale_presets_and_unknown_scale() -> None:
         generate_organization(3, "huge")
 
 
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: Faults(error_500=1.5),
+        lambda: Faults(drop_connection=-0.1),
+        lambda: Faults(latency=(0.5, 0.1)),
+        lambda: RateLimit(limit=0),
+        lambda: RateLimit(burst=-1),
+    ],
+)
+def test_impossible_settings_are_refused(build: Callable[[], object]) -> None:
+    with pytest.raises(ValueError, match=r"must|needs|probability"):
+        build()
+
+
 def test_non_loopback_hosts_are_refused_unless_allowed() -> None:
     with pytest.raises(ValueError, match="non-loopback"):
         FakePoelisServer(host="0.0.0.0")
