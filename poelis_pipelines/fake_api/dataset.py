@@ -226,17 +226,6 @@ class FakeDataset:
             return None
         return self._versions.get(product_id, {}).get(number)
 
-    def summary(self) -> dict[str, int]:
-        """Record counts, for logs and the CLI banner (builds every product)."""
-        return {
-            "workspaces": len(self.workspace_store),
-            "products": len(self.product_store),
-            "items": len(self.items),
-            "properties": len(self.properties),
-            "users": len(self.user_store),
-            "versions": sum(len(numbers) for numbers in self.versions.values()),
-        }
-
     def __repr__(self) -> str:
         return f"<FakeDataset {self.name!r} seed={self.seed} scale={self.scale}>"
 

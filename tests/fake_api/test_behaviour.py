@@ -222,6 +222,23 @@ def test_same_seed_same_organization_different_seed_different() -> None:
         assert one.api_key == two.api_key
 
 
+def test_products_built_lazily_in_any_order_are_identical() -> None:
+    in_order, reversed_order = generate_organization(9, "tiny"), generate_organization(9, "tiny")
+    for product in reversed(list(reversed_order.products)):
+        reversed_order.materialise(product["id"])
+    assert list(in_order.properties) == list(reversed_order.properties)
+
+
+def test_ids_from_products_nobody_listed_yet_resolve(make_api: Any) -> None:
+    expected = generate_organization(21, "tiny")
+    last_item = expected.items[-1]
+    last_property = expected.properties[-1]
+    with FakePoelisServer(seed=21) as fresh:
+        api = make_api(fresh)
+        assert api.json(f"/items/{last_item['id']}") == last_item
+        assert api.json(f"/properties/{last_property['id']}") == last_property
+
+
 def test_scale_presets_and_unknown_scale() -> None:
     tiny = generate_organization(3, "tiny")
     assert 2 <= len(tiny.workspaces) <= 3

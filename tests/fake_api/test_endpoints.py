@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from poelis_pipelines import settings
-from poelis_pipelines.fake_api import FakeDataset, FakeOrganization, FakePoelisServer
+from poelis_pipelines.fake_api import UNITS_BY_CATEGORY, FakeDataset, FakeOrganization, FakePoelisServer
 
 EXAMPLES = Path("/work/shared/poelis-api/examples")
 LEGACY_KEYS = {"position", "has_changes", "owner", "has_formula_dependency_changes"}
@@ -82,6 +82,8 @@ def test_property_values_follow_their_types(server: FakePoelisServer) -> None:
     assert seen == set(settings.PROPERTY_TYPES)
     for prop in properties:
         value, kind = prop["value"], prop["type"]
+        if kind in ("numeric", "matrix"):
+            assert prop["display_unit"] in UNITS_BY_CATEGORY[prop["category"]]
         if kind == "numeric":
             assert isinstance(value, int | float)
             assert prop["category"]
