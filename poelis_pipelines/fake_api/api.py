@@ -1,6 +1,6 @@
 """The fake API's request handling, independent of the HTTP transport (SPEC sections 1, 4-9).
 
-`FakeApi.handle(method, target, authorization)` turns one request into a `Response`. Order of checks,
+`FakeApi.handle(method, target, authorization, body)` turns one request into a `Response`. Order of checks,
 as a gateway in front of the real service would do them:
 
 1. the key is resolved to an organization (a missing, unknown or revoked key resolves to none);
@@ -9,28 +9,27 @@ as a gateway in front of the real service would do them:
 3. unknown path -> 404, known path with another method -> 405 (no key needed for either);
 4. no valid key -> 401;
 5. configured faults (drop, 500, 503, 429, latency, malformed JSON);
-6. the endpoint: 422 for bad parameters, 404 for ids the organization cannot see, else 200.
+6. the endpoint (`endpoints` for reads, `writes` for the documented writes): 422 for bad parameters,
+   404 for ids the organization cannot see, else 200 (201 for creates).
 """
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import NamedTuple
 from urllib.parse import parse_qsl
 
 from poelis_pipelines import settings
-from poelis_pipelines.fake_api.dataset import FakeDataset, ProductVersion, api_key_for
-from poelis_pipelines.fake_api.store import Children, StoredRecord
-
-Query = Mapping[str, str]
+from poelis_pipelines.fake_api import endpoints, writes
+from poelis_pipelines.fake_api.dataset import FakeDataset, api_key_for
+from poelis_pipelines.fake_api.endpoints import ApiError, Call, error_body
 
 UNKNOWN_ROUTE = "(unknown)"
 DROPPED = 0  # the "status" counted for a connection closed without a response
@@ -110,32 +109,11 @@ class Response(NamedTuple):
     drop: bool = False  # close the connection without answering
 
 
-class ApiError(Exception):
-    """An error response raised from inside an endpoint."""
-
-    def __init__(self, status: int, code: str, message: str, details: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.details = details
-
-
-def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> bytes:
-    body: dict[str, Any] = {"error": code, "message": message}
-    if details:
-        body["details"] = details
-    return json.dumps(body).encode()
-
-
-_NOT_FOUND = ("not_found", "Resource not found")
 _UNAUTHORIZED = error_body("unauthorized", "Invalid or missing API key")
 _METHOD_NOT_ALLOWED = error_body("method_not_allowed", "Method Not Allowed")
 _RATE_LIMITED = error_body("rate_limit_exceeded", "Too many requests")
 _INTERNAL_ERROR = error_body("internal_error", "An internal error occurred")
 _UNAVAILABLE = error_body("service_unavailable", "Service temporarily unavailable")
-_TRUE_VALUES = {"true", "1", "yes", "on"}
-_FALSE_VALUES = {"false", "0", "no", "off"}
 
 
 class _Window:
@@ -224,7 +202,8 @@ class _FaultInjector:
 
 class _Route(NamedTuple):
     name: str  # the template, e.g. /v1/public/items/{id}
-    handler: Callable[[FakeDataset, str | None, Query, bool], bytes]
+    endpoint: Callable[[Call], bytes]
+    status: int = 200
 
 
 class FakeApi:
@@ -245,18 +224,36 @@ class FakeApi:
         self._counter_lock = threading.Lock()
         self._counters: Counter[tuple[str, int]] = Counter()
         prefix = settings.API_PREFIX
-        self._collections: dict[str, _Route] = {
-            f"{prefix}/workspaces": _Route(f"{prefix}/workspaces", _list_workspaces),
-            f"{prefix}/products": _Route(f"{prefix}/products", _list_products),
-            f"{prefix}/items": _Route(f"{prefix}/items", _list_items),
-            f"{prefix}/properties": _Route(f"{prefix}/properties", _list_properties),
-            f"{prefix}/organization/users": _Route(f"{prefix}/organization/users", _list_users),
+        workspaces, products = f"{prefix}/workspaces", f"{prefix}/products"
+        items, properties = f"{prefix}/items", f"{prefix}/properties"
+        users = f"{prefix}/organization/users"
+        self._collections: dict[str, dict[str, _Route]] = {
+            workspaces: {"GET": _Route(workspaces, endpoints.list_workspaces)},
+            products: {
+                "GET": _Route(products, endpoints.list_products),
+                "POST": _Route(products, writes.create_product, 201),
+            },
+            items: {"GET": _Route(items, endpoints.list_items)},
+            properties: {
+                "GET": _Route(properties, endpoints.list_properties),
+                "POST": _Route(properties, writes.create_property, 201),
+            },
+            users: {"GET": _Route(users, endpoints.list_users)},
         }
-        self._resources: dict[str, _Route] = {
-            f"{prefix}/workspaces": _Route(f"{prefix}/workspaces/{{id}}", _get_workspace),
-            f"{prefix}/products": _Route(f"{prefix}/products/{{id}}", _get_product),
-            f"{prefix}/items": _Route(f"{prefix}/items/{{id}}", _get_item),
-            f"{prefix}/properties": _Route(f"{prefix}/properties/{{id}}", _get_property),
+        self._resources: dict[str, dict[str, _Route]] = {
+            workspaces: {"GET": _Route(f"{workspaces}/{{id}}", endpoints.get_workspace)},
+            products: {
+                "GET": _Route(f"{products}/{{id}}", endpoints.get_product),
+                "PATCH": _Route(f"{products}/{{id}}", writes.update_product),
+            },
+            items: {
+                "GET": _Route(f"{items}/{{id}}", endpoints.get_item),
+                "PATCH": _Route(f"{items}/{{id}}", writes.update_item),
+            },
+            properties: {
+                "GET": _Route(f"{properties}/{{id}}", endpoints.get_property),
+                "PATCH": _Route(f"{properties}/{{id}}", writes.update_property),
+            },
         }
 
     # --- run-time configuration ---
@@ -293,55 +290,71 @@ class FakeApi:
 
     # --- requests ---
 
-    def _route(self, path: str) -> tuple[_Route | None, str | None]:
-        route = self._collections.get(path)
-        if route is not None:
-            return route, None
+    def _route(self, path: str) -> tuple[dict[str, _Route] | None, str]:
+        """The routes of a path by method, and the `{id}` segment ("" for collections)."""
+        methods = self._collections.get(path)
+        if methods is not None:
+            return methods, ""
         parent, _, resource_id = path.rpartition("/")
-        route = self._resources.get(parent)
-        if route is not None and resource_id:
-            return route, resource_id
-        return None, None
+        methods = self._resources.get(parent)
+        if methods is not None and resource_id:
+            return methods, resource_id
+        return None, ""
 
-    def handle(self, method: str, target: str, authorization: str | None) -> Response:
+    def handle(self, method: str, target: str, authorization: str | None, body: bytes = b"") -> Response:
         """Answer one request; also counts it in `counters` (a dropped connection counts as status 0)."""
         path, _, query_string = target.partition("?")
         organization = self._organization(authorization)
         admitted, headers = self.limiter.admit(organization.id if organization else None, time.time())
-        route, resource_id = self._route(path)
-        route_name = route.name if route else UNKNOWN_ROUTE
+        methods, resource_id = self._route(path)
+        route = methods.get(method) if methods else None
+        route_name = next(iter(methods.values())).name if methods else UNKNOWN_ROUTE
         delay = 0.0
         if not admitted:
-            status, body = 429, _RATE_LIMITED
+            status, content = 429, _RATE_LIMITED
+        elif methods is None:
+            status, content = 404, error_body("not_found", "Resource not found")
         elif route is None:
-            status, body = 404, error_body(*_NOT_FOUND)
-        elif method != "GET":
-            status, body = 405, _METHOD_NOT_ALLOWED
+            status, content = 405, _METHOD_NOT_ALLOWED
         elif organization is None:
-            status, body = 401, _UNAUTHORIZED
+            status, content = 401, _UNAUTHORIZED
         else:
             fault, delay, malformed = self._faults.draw()
             if fault == "drop":
                 self.count(route_name, DROPPED)
                 return Response(DROPPED, b"", headers, delay, drop=True)
             if fault == "500":
-                status, body = 500, _INTERNAL_ERROR
+                status, content = 500, _INTERNAL_ERROR
             elif fault == "503":
-                status, body = 503, _UNAVAILABLE
+                status, content = 503, _UNAVAILABLE
             elif fault == "429":
-                status, body = 429, _RATE_LIMITED
+                status, content = 429, _RATE_LIMITED
                 headers = {
                     **headers,
                     "X-RateLimit-Remaining": "0",
                     "Retry-After": str(self.faults.retry_after),
                 }
             else:
-                status, body = self._endpoint(route, organization.dataset, resource_id, query_string)
-                if malformed and status == 200:
-                    body = body[: len(body) // 2]
+                call = Call(
+                    organization.dataset,
+                    resource_id,
+                    dict(parse_qsl(query_string, keep_blank_values=True)),
+                    body,
+                    self.faults.ignore_offset,
+                )
+                status, content = self._endpoint(route, call)
+                if malformed and status < 300:
+                    content = content[: len(content) // 2]
         self.count(route_name, status)
         headers["X-Request-ID"] = str(uuid.uuid4())
-        return Response(status, body, headers, delay)
+        return Response(status, content, headers, delay)
+
+    @staticmethod
+    def _endpoint(route: _Route, call: Call) -> tuple[int, bytes]:
+        try:
+            return route.status, route.endpoint(call)
+        except ApiError as error:
+            return error.status, error_body(error.code, error.message, error.details)
 
     def protocol_error(self, status: int, message: str) -> Response:
         """An unparseable request or an endpoint bug: a JSON error with the usual headers."""
@@ -357,203 +370,3 @@ class FakeApi:
         if scheme.lower() != "bearer" or not token.startswith(settings.API_KEY_PREFIX):
             return None
         return self._keys.get(token.strip())
-
-    def _endpoint(
-        self, route: _Route, dataset: FakeDataset, resource_id: str | None, query_string: str
-    ) -> tuple[int, bytes]:
-        query = dict(parse_qsl(query_string, keep_blank_values=True))
-        try:
-            return 200, route.handler(dataset, resource_id, query, self.faults.ignore_offset)
-        except ApiError as error:
-            return error.status, error_body(error.code, error.message, error.details)
-
-
-# --- parameters ---
-
-
-def _invalid(field_name: str, reason: str) -> ApiError:
-    return ApiError(
-        422, "validation_error", "Invalid request parameters", {"field": field_name, "reason": reason}
-    )
-
-
-def _integer(query: Query, name: str, default: int, low: int, high: int | None) -> int:
-    raw = query.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise _invalid(name, f"{name} must be an integer") from None
-    if value < low or (high is not None and value > high):
-        bounds = f"between {low} and {high}" if high is not None else f">= {low}"
-        raise _invalid(name, f"{name} must be {bounds}")
-    return value
-
-
-def _boolean(query: Query, name: str) -> bool:
-    raw = query.get(name, "false").lower()
-    if raw in _TRUE_VALUES:
-        return True
-    if raw in _FALSE_VALUES:
-        return False
-    raise _invalid(name, f"{name} must be a boolean")
-
-
-def _required(query: Query, name: str) -> str:
-    value = query.get(name)
-    if not value:
-        raise _invalid(name, "field required")
-    return value
-
-
-def _version(query: Query) -> int | str | None:
-    """None for the draft, "baseline", or a version number."""
-    raw = query.get("version", "")
-    if raw in ("", "null"):
-        return None
-    if raw.lower() == "baseline":
-        return "baseline"
-    try:
-        return int(raw)
-    except ValueError:
-        raise _invalid("version", "version must be an integer or 'baseline'") from None
-
-
-def _property_type(query: Query) -> str | None:
-    raw = query.get("type")
-    if not raw:
-        return None
-    if raw.lower() not in settings.PROPERTY_TYPES:
-        raise _invalid("type", f"type must be one of {', '.join(settings.PROPERTY_TYPES)}")
-    return raw.lower()
-
-
-def _not_found() -> ApiError:
-    return ApiError(404, *_NOT_FOUND)
-
-
-def _page(records: Sequence[StoredRecord], query: Query, ignore_offset: bool) -> bytes:
-    """The list envelope `{"items": [...], "count": n}` for one page, joined from encoded records."""
-    limit = _integer(query, "limit", settings.DEFAULT_API_PAGE_SIZE, 1, settings.MAX_PAGE_SIZE)
-    offset = _integer(query, "offset", 0, 0, None)
-    search = query.get("q", "").lower()
-    if search:
-        records = [record for record in records if _matches(record, search)]
-    page = records[0 if ignore_offset else offset :][:limit]
-    return b'{"items":[' + b",".join(record.body for record in page) + b'],"count":%d}' % len(page)
-
-
-def _matches(record: StoredRecord, search: str) -> bool:
-    """The free-text `q` filter: a case-insensitive substring of the name (or email)."""
-    decoded = json.loads(record.body)
-    return any(search in str(decoded.get(key) or "").lower() for key in ("name", "email"))
-
-
-def _children(children: Children, include_deleted: bool) -> list[StoredRecord]:
-    return children.all if include_deleted else children.live
-
-
-def _version_of(dataset: FakeDataset, product_id: str | None, requested: int | str) -> ProductVersion:
-    version = dataset.version(product_id, requested) if product_id else None
-    if version is None:
-        raise ApiError(404, "not_found", f"Version {requested} not found")
-    return version
-
-
-# --- endpoints (each returns the 200 body or raises ApiError) ---
-
-
-def _list_workspaces(dataset: FakeDataset, _: str | None, query: Query, ignore_offset: bool) -> bytes:
-    return _page(dataset.workspace_store.children(None).all, query, ignore_offset)
-
-
-def _get_workspace(dataset: FakeDataset, workspace_id: str | None, _: Query, __: bool) -> bytes:
-    return _body_of(dataset.workspace_store.get(workspace_id or ""))
-
-
-def _list_products(dataset: FakeDataset, _: str | None, query: Query, ignore_offset: bool) -> bytes:
-    workspace_id = _required(query, "workspace_id")
-    if workspace_id not in dataset.workspace_store:
-        raise _not_found()
-    return _page(dataset.product_store.children(workspace_id).all, query, ignore_offset)
-
-
-def _get_product(dataset: FakeDataset, product_id: str | None, _: Query, __: bool) -> bytes:
-    return _body_of(dataset.product_store.get(product_id or ""))
-
-
-def _list_items(dataset: FakeDataset, _: str | None, query: Query, ignore_offset: bool) -> bytes:
-    product_id = _required(query, "product_id")
-    include_deleted = _boolean(query, "include_deleted")
-    requested = _version(query)
-    if product_id not in dataset.product_store:
-        raise _not_found()
-    dataset.materialise(product_id)
-    store = (
-        dataset.item_store if requested is None else _version_of(dataset, product_id, requested).item_store
-    )
-    return _page(_children(store.children(product_id), include_deleted), query, ignore_offset)
-
-
-def _get_item(dataset: FakeDataset, item_id: str | None, query: Query, _: bool) -> bytes:
-    requested = _version(query)
-    item_id = item_id or ""
-    dataset.materialise_on_miss(dataset.item_store, item_id)
-    if requested is None:
-        return _body_of(dataset.item_store.get(item_id))
-    product_id = dataset.product_of_item(item_id)
-    if product_id is None:
-        raise _not_found()
-    return _body_of(_version_of(dataset, product_id, requested).find_item(item_id))
-
-
-def _list_properties(dataset: FakeDataset, _: str | None, query: Query, ignore_offset: bool) -> bytes:
-    item_id = _required(query, "item_id")
-    include_deleted = _boolean(query, "include_deleted")
-    requested = _version(query)
-    property_type = _property_type(query)
-    product_id = dataset.product_of_item(item_id)
-    if product_id is None:
-        raise _not_found()
-    if requested is None:
-        if item_id not in dataset.item_store:
-            raise _not_found()
-        children = dataset.property_store.children(item_id)
-    else:
-        version = _version_of(dataset, product_id, requested)
-        draft_item_id = version.draft_item_id(item_id)
-        if draft_item_id is None:
-            raise _not_found()
-        children = version.property_store.children(draft_item_id)
-    records = _children(children, include_deleted)
-    if property_type is not None:
-        records = [record for record in records if record.type == property_type]
-    return _page(records, query, ignore_offset)
-
-
-def _get_property(dataset: FakeDataset, property_id: str | None, query: Query, _: bool) -> bytes:
-    requested = _version(query)
-    property_type = _property_type(query)
-    property_id = property_id or ""
-    if requested is None:
-        dataset.materialise_on_miss(dataset.property_store, property_id)
-        stored = dataset.property_store.get(property_id)
-    else:
-        product_id = dataset.product_of_property(property_id)
-        if product_id is None:
-            raise _not_found()
-        stored = _version_of(dataset, product_id, requested).find_property(property_id)
-    if stored is not None and property_type is not None and stored.type != property_type:
-        stored = None
-    return _body_of(stored)
-
-
-def _list_users(dataset: FakeDataset, _: str | None, query: Query, ignore_offset: bool) -> bytes:
-    return _page(dataset.user_store.children(None).all, query, ignore_offset)
-
-
-def _body_of(stored: StoredRecord | None) -> bytes:
-    if stored is None:
-        raise _not_found()
-    return stored.body

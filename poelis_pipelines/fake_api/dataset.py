@@ -134,7 +134,8 @@ class FakeDataset:
         self._pending: dict[str, Callable[[], None]] = {}
         self.people: list[Record] = []  # PublicUser dicts for createdBy / updatedBy
         self.version_copy_products: dict[str, str] = {}  # id of a changed copy in a version -> product id
-        self._materialise_lock = threading.RLock()
+        self.lock = threading.RLock()  # held while building products, mutating and writing
+        self.write_rng = random.Random(f"writes:{organization_id}")  # ids of records created by writes
 
     @property
     def workspaces(self) -> RecordView:
@@ -173,13 +174,19 @@ class FakeDataset:
 
     def materialise(self, product_id: str | None = None) -> None:
         """Build the items, properties and versions of one product (or of all) if not built yet."""
-        if not self._pending:
-            return
-        with self._materialise_lock:
+        if not self._pending or (product_id is not None and product_id not in self._pending):
+            return  # a product leaves `_pending` only once it is fully built
+        with self.lock:
             for pending_id in [product_id] if product_id else list(self._pending):
-                build = self._pending.pop(pending_id, None) if pending_id else None
+                build = self._pending.get(pending_id)
                 if build is not None:
                     build()
+                    del self._pending[pending_id]
+
+    def now(self, step_ms: int = 1_000) -> str:
+        """Advance the dataset's own clock and return it: changes get later, reproducible timestamps."""
+        self.clock_ms += step_ms
+        return iso_timestamp(self.clock_ms)
 
     def add_product(self, record: Record, build_subtree: Callable[[], None] | None = None) -> None:
         self.product_store.append(record)

@@ -12,7 +12,7 @@ import json
 import random
 from dataclasses import dataclass, field
 
-from poelis_pipelines.fake_api.dataset import FakeDataset, iso_timestamp, random_uuid, random_value, slug
+from poelis_pipelines.fake_api.dataset import FakeDataset, random_uuid, random_value, slug
 from poelis_pipelines.fake_api.store import Record, RecordStore, StoredRecord
 
 NEW_FIELD = "review_comment"  # the unknown field a mutation introduces
@@ -50,8 +50,7 @@ class _Mutator:
         self.mutation = Mutation(dataset.organization_id)
 
     def now(self) -> str:
-        self.dataset.clock_ms += self.rng.randint(1_000, 600_000)
-        return iso_timestamp(self.dataset.clock_ms)
+        return self.dataset.now(self.rng.randint(1_000, 600_000))
 
     def person(self) -> Record | None:
         return self.rng.choice(self.dataset.people) if self.dataset.people else None
@@ -167,4 +166,5 @@ class _Mutator:
 
 def apply_mutation(dataset: FakeDataset, seed: int) -> Mutation:
     """Mutate the draft of `dataset` (deterministically for a seed and a starting state)."""
-    return _Mutator(dataset, seed).run()
+    with dataset.lock:
+        return _Mutator(dataset, seed).run()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
-import threading
 from collections import Counter
 from collections.abc import Sequence
 from types import TracebackType
@@ -61,7 +60,6 @@ class FakePoelisServer:
         self._host = host
         self._port = port
         self._http: HttpServer | None = None
-        self._mutation_lock = threading.Lock()
 
     # --- lifecycle ---
 
@@ -145,8 +143,7 @@ class FakePoelisServer:
 
     def mutate(self, seed: int, organization: FakeOrganization | None = None) -> Mutation:
         """Change the draft of an organization (default: the first) as users would between two syncs."""
-        with self._mutation_lock:
-            return apply_mutation((organization or self.organizations[0]).dataset, seed)
+        return apply_mutation((organization or self.organizations[0]).dataset, seed)
 
     @property
     def counters(self) -> Counter[tuple[str, int]]:

@@ -5,9 +5,10 @@ clients, tiny workspace lists): the threaded server peaked near 1,600 requests/s
 because its per-request header parsing and thread hand-offs cost more CPU than the clients; this loop does
 the same work for a fraction of that (see `benchmarks/bench_fake_api.py`).
 
-It speaks just enough HTTP for API clients: request line, headers, `Content-Length` bodies (read and
-discarded), keep-alive and pipelining (responses in request order), `Connection: close`, HTTP/1.0.
-Anything else (chunked bodies, oversized headers, garbage) gets a JSON 400/431 and the connection closes.
+It speaks just enough HTTP for API clients: request line, headers, `Content-Length` bodies (up to
+10 MB), keep-alive and pipelining (responses in request order), `Connection: close`, HTTP/1.0.
+Anything else (chunked or huge bodies, huge headers, garbage) gets a JSON 400/413/431 and the connection
+closes.
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ from collections.abc import Callable
 
 from poelis_pipelines.fake_api.api import Response
 
-Handler = Callable[[str, str, "str | None"], Response]
+Handler = Callable[[str, str, "str | None", bytes], Response]
 ErrorResponder = Callable[[int, str], Response]
 
 _LOG = logging.getLogger(__name__)
 _MAX_HEAD_BYTES = 64 * 1024
+_MAX_BODY_BYTES = 10 * 1024 * 1024
 _REASONS = {
     200: "OK",
     400: "Bad Request",
@@ -34,6 +36,7 @@ _REASONS = {
     405: "Method Not Allowed",
     422: "Unprocessable Entity",
     429: "Too Many Requests",
+    413: "Content Too Large",
     431: "Request Header Fields Too Large",
     500: "Internal Server Error",
     503: "Service Unavailable",
@@ -134,14 +137,19 @@ class _Connection(asyncio.Protocol):
             except _BadRequest as error:
                 self.fail(error.status, str(error))
                 return
-            if len(self.buffer) < end + 4 + request.body_length:
+            if request.body_length > _MAX_BODY_BYTES:
+                self.fail(413, "Request body too large")
+                return
+            body_end = end + 4 + request.body_length
+            if len(self.buffer) < body_end:
                 return  # the body has not fully arrived yet
-            del self.buffer[: end + 4 + request.body_length]
-            self.answer(request)
+            body = bytes(self.buffer[end + 4 : body_end])
+            del self.buffer[:body_end]
+            self.answer(request, body)
 
-    def answer(self, request: _Request) -> None:
+    def answer(self, request: _Request, body: bytes) -> None:
         try:
-            response = self.server.handler(request.method, request.target, request.authorization)
+            response = self.server.handler(request.method, request.target, request.authorization, body)
         except Exception:  # a bug in an endpoint must not kill the connection loop
             _LOG.exception("fake API endpoint failed for %s %s", request.method, request.target.split("?")[0])
             response = self.server.error_responder(500, "An internal error occurred")

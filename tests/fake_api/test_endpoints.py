@@ -217,9 +217,16 @@ def test_unknown_paths_404_and_unimplemented_methods_405(server: FakePoelisServe
         assert response.status_code == 404, path
         assert response.json() == {"error": "not_found", "message": "Resource not found"}
         assert_common_headers(response)
-    for method in ("POST", "PATCH", "DELETE", "PUT"):
-        response = api.session.request(method, f"{server.base_url}/v1/public/items/abc", json={"name": "x"})
-        assert response.status_code == 405
+    for method, path in (
+        ("POST", "/items"),
+        ("POST", "/items/abc"),
+        ("DELETE", "/items/abc"),
+        ("PUT", "/properties/abc"),
+        ("PATCH", "/workspaces/abc"),
+        ("DELETE", "/workspaces"),
+    ):
+        response = api.session.request(method, f"{server.base_url}/v1/public{path}", json={"name": "x"})
+        assert response.status_code == 405, (method, path)
         assert response.json() == {"error": "method_not_allowed", "message": "Method Not Allowed"}
         assert_common_headers(response)
     assert api.get("/items/not-an-id").json() == {"error": "not_found", "message": "Resource not found"}
