@@ -1,0 +1,185 @@
+"""The Poelis organization as Dagster assets: workspaces → products → items → properties, plus analyst views.
+
+Business intent: analysts query a faithful, current copy of the organization's engineering data, with the
+history of every change. `workspaces` is one unpartitioned table; the levels below are partitioned by
+workspace (dynamic partitions keyed by workspace id) so a backfill from the UI can re-sync any set of
+workspaces and runs of different workspaces can go to different workers. Every asset that calls the API
+sits in the `poelis_api` concurrency pool, because the quota (60 requests/min + burst 10) belongs to the
+organization, not to a run.
+"""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import dagster as dg
+
+from poelis_pipelines import settings, sync
+from poelis_pipelines.client import (
+    AuthenticationError,
+    ConfigurationError,
+    NotFoundError,
+    PermissionDeniedError,
+    ProtocolError,
+    ValidationError,
+)
+from poelis_pipelines.client.secrets import scrub
+from poelis_pipelines.defs.poelis.checks import check_results_for, check_specs_for
+from poelis_pipelines.defs.poelis.keys import SYNCED_TABLES, asset_key, workspace_partitions
+from poelis_pipelines.defs.poelis.metadata import materialization_metadata
+from poelis_pipelines.defs.poelis.resources import PoelisResource, WarehouseResource
+from poelis_pipelines.normalize import NormalizationError
+from poelis_pipelines.warehouse import Warehouse, WarehouseConfigError
+
+# The pool guards one organization's quota and, for an embedded DuckDB file, its single writer.
+# Failures that retrying cannot fix: the run stops at once with one clear sentence. Configuration errors (the
+# user must change a setting) are told apart from data-contract errors (the API sent something unexpected).
+CONFIGURATION_ERRORS: tuple[type[Exception], ...] = (
+    AuthenticationError,
+    ConfigurationError,
+    PermissionDeniedError,
+    WarehouseConfigError,
+)
+DATA_CONTRACT_ERRORS: tuple[type[Exception], ...] = (
+    NotFoundError,
+    ValidationError,
+    ProtocolError,
+    NormalizationError,
+)
+FAILURE_KIND = "poelis/failure_kind"
+
+TRANSIENT_RETRY_POLICY = dg.RetryPolicy(
+    max_retries=3, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
+
+SYNC_KEY_TAG = "poelis/sync_key"
+
+
+def sync_key(context: dg.AssetExecutionContext) -> str:
+    """The key under which committed scopes are remembered: shared by a run and its re-executions."""
+    run = context.run
+    return run.tags.get(SYNC_KEY_TAG) or run.root_run_id or run.run_id
+
+
+@contextmanager
+def permanent_errors_fail_fast() -> Iterator[None]:
+    """Configuration, auth and data-contract errors become a non-retried Failure, message scrubbed."""
+    try:
+        yield
+    except CONFIGURATION_ERRORS as error:
+        raise dg.Failure(
+            description=scrub(str(error)), metadata={FAILURE_KIND: "configuration"}, allow_retries=False
+        ) from None
+    except DATA_CONTRACT_ERRORS as error:
+        raise dg.Failure(
+            description=scrub(str(error)), metadata={FAILURE_KIND: "data"}, allow_retries=False
+        ) from None
+
+
+def _materialize(
+    context: dg.AssetExecutionContext,
+    table: str,
+    poelis: PoelisResource,
+    warehouse_resource: WarehouseResource,
+    run_level: Callable[..., sync.LevelResult],
+    workspace_id: str | None,
+) -> dg.MaterializeResult:
+    with permanent_errors_fail_fast():
+        warehouse: Warehouse = warehouse_resource.open()
+        try:
+            client = poelis.get_client()
+            key = sync_key(context)
+            if workspace_id is None:
+                result = run_level(client, warehouse, run_key=key)
+            else:
+                result = run_level(client, warehouse, workspace_id, run_key=key)
+            if result.scopes_resumed:
+                context.log.info(
+                    f"Resumed: {len(result.scopes_resumed)} scope(s) of {table} were committed earlier "
+                    "in this run and were not fetched again."
+                )
+            return dg.MaterializeResult(
+                metadata=materialization_metadata(warehouse, table, result, workspace_id),
+                check_results=check_results_for(warehouse, table, result, workspace_id),
+            )
+        finally:
+            warehouse.close()
+
+
+ASSET_COMMON = {
+    "group_name": "poelis",
+    "kinds": {"python", "sql"},
+    "pool": settings.API_CONCURRENCY_POOL,
+    "retry_policy": TRANSIENT_RETRY_POLICY,
+}
+
+
+@dg.asset(key=asset_key("workspaces"), check_specs=check_specs_for("workspaces"), **ASSET_COMMON)  # type: ignore[call-overload]
+def workspaces(
+    context: dg.AssetExecutionContext, poelis: PoelisResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    """Every workspace the organization's key can see (the root of the hierarchy)."""
+    return _materialize(context, "workspaces", poelis, warehouse, sync.sync_workspaces, None)
+
+
+@dg.asset(  # type: ignore[call-overload]
+    key=asset_key("products"),
+    deps=[asset_key("workspaces")],
+    partitions_def=workspace_partitions,
+    check_specs=check_specs_for("products"),
+    **ASSET_COMMON,
+)
+def products(
+    context: dg.AssetExecutionContext, poelis: PoelisResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    """The products of one workspace: what the engineering teams are designing."""
+    return _materialize(context, "products", poelis, warehouse, sync.sync_products, context.partition_key)
+
+
+@dg.asset(  # type: ignore[call-overload]
+    key=asset_key("items"),
+    deps=[asset_key("products")],
+    partitions_def=workspace_partitions,
+    check_specs=check_specs_for("items"),
+    **ASSET_COMMON,
+)
+def items(
+    context: dg.AssetExecutionContext, poelis: PoelisResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    """The item trees (assemblies, parts) of every product in one workspace, committed product by product."""
+    return _materialize(context, "items", poelis, warehouse, sync.sync_items, context.partition_key)
+
+
+@dg.asset(  # type: ignore[call-overload]
+    key=asset_key("properties"),
+    deps=[asset_key("items")],
+    partitions_def=workspace_partitions,
+    check_specs=check_specs_for("properties"),
+    **ASSET_COMMON,
+)
+def properties(
+    context: dg.AssetExecutionContext, poelis: PoelisResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    """Every property value (numbers with units, text, dates, statuses, matrices, formulas)."""
+    return _materialize(context, "properties", poelis, warehouse, sync.sync_properties, context.partition_key)
+
+
+@dg.asset(
+    key=asset_key("analyst_views"),
+    deps=[asset_key(table) for table in SYNCED_TABLES],
+    group_name="poelis",
+    kinds={"sql"},
+    # In the pool too: an embedded DuckDB file admits one writing process at a time.
+    pool=settings.API_CONCURRENCY_POOL,
+)
+def analyst_views(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """The analyst-facing views (`property_values`, `item_tree`, `product_summary`) over the loaded tables."""
+    with permanent_errors_fail_fast():
+        opened = warehouse.open()
+        try:
+            created = opened.create_views()
+        finally:
+            opened.close()
+    return dg.MaterializeResult(metadata={"views": dg.MetadataValue.json(created)})
+
+
+POELIS_ASSETS = [workspaces, products, items, properties, analyst_views]

@@ -1,0 +1,70 @@
+"""Asset checks derived from the table declarations, evaluated in the same step as the load.
+
+Each check is blocking: a table with duplicate keys, dangling parents, missing required values, or fewer rows
+than the API returned would poison everything built on it, so downstream assets do not run on it.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from poelis_pipelines.defs.poelis.keys import asset_key
+from poelis_pipelines.sync import LevelResult
+from poelis_pipelines.tables import TABLES
+from poelis_pipelines.warehouse import Warehouse
+from poelis_pipelines.warehouse.inspection import inspect_table
+
+PRIMARY_KEY_UNIQUE = "primary_key_unique"
+FOREIGN_KEYS_RESOLVE = "foreign_keys_resolve"
+REQUIRED_COLUMNS_PRESENT = "required_columns_present"
+ROWS_MATCH_API = "rows_match_api"
+
+
+def check_specs_for(table: str) -> list[dg.AssetCheckSpec]:
+    """The checks a table's declaration implies (foreign keys only where it declares some)."""
+    declaration = TABLES[table]
+    names = {
+        PRIMARY_KEY_UNIQUE: f"No two rows share the primary key ({', '.join(declaration.primary_key)}).",
+        REQUIRED_COLUMNS_PRESENT: "Columns declared NOT NULL hold a value in every row.",
+        ROWS_MATCH_API: "Every record the API returned in this run is a live row of the table.",
+    }
+    if declaration.foreign_keys:
+        names[FOREIGN_KEYS_RESOLVE] = "Every parent id points at a row of its parent table."
+    return [
+        dg.AssetCheckSpec(name=name, asset=asset_key(table), description=description, blocking=True)
+        for name, description in names.items()
+    ]
+
+
+def check_results_for(
+    warehouse: Warehouse, table: str, result: LevelResult, workspace_id: str | None
+) -> list[dg.AssetCheckResult]:
+    """Evaluate the checks on the table as it stands after this run's merges."""
+    quality = inspect_table(warehouse, table)
+    loaded = result.inserted + result.updated + result.unchanged
+    results = [
+        dg.AssetCheckResult(
+            check_name=PRIMARY_KEY_UNIQUE,
+            passed=quality.duplicate_keys == 0,
+            metadata={"duplicate_keys": quality.duplicate_keys},
+        ),
+        dg.AssetCheckResult(
+            check_name=REQUIRED_COLUMNS_PRESENT,
+            passed=not any(quality.nulls_in_required.values()),
+            metadata={"null_counts": dg.MetadataValue.json(quality.nulls_in_required)},
+        ),
+        dg.AssetCheckResult(
+            check_name=ROWS_MATCH_API,
+            passed=loaded == result.records_from_api,
+            metadata={"records_from_api": result.records_from_api, "rows_merged": loaded},
+        ),
+    ]
+    if TABLES[table].foreign_keys:
+        results.append(
+            dg.AssetCheckResult(
+                check_name=FOREIGN_KEYS_RESOLVE,
+                passed=not any(quality.orphans.values()),
+                metadata={"orphans": dg.MetadataValue.json(quality.orphans)},
+            )
+        )
+    return results

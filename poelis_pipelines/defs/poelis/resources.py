@@ -1,0 +1,102 @@
+"""Dagster resources: the Poelis API client and the warehouse, configured from the environment at run time."""
+
+import os
+
+import dagster as dg
+from pydantic import Field, PrivateAttr
+
+from poelis_pipelines import settings
+from poelis_pipelines.client import PoelisClient
+from poelis_pipelines.warehouse import Warehouse
+
+
+def _read_key_file(path: str | None) -> str | None:
+    if path is None:
+        return None
+    with open(path, encoding="utf-8") as key_file:
+        return key_file.read().strip()
+
+
+class PoelisResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """Authenticated access to one Poelis organization's Public API.
+
+    The key is never a plain-string default: definitions hand it over as `EnvVar("POELIS_API_KEY")`, or leave
+    it unset so the client reads `POELIS_API_KEY` / `POELIS_API_KEY_FILE` when the run starts (a rotated key
+    needs no restart). One client per run process, so every asset in that process shares its rate limiter.
+    """
+
+    api_key: str | None = Field(
+        default=None,
+        description="Poelis REST API key; unset: POELIS_API_KEY or POELIS_API_KEY_FILE, read at run time.",
+    )
+    api_key_file: str | None = Field(
+        default=None, description="Path of a file holding the key (the Kubernetes/Docker secret convention)."
+    )
+    base_url: str | None = Field(
+        default=None, description=f"API host; default: $POELIS_BASE_URL, else {settings.DEFAULT_BASE_URL}."
+    )
+    timeout_seconds: float = Field(
+        default=settings.DEFAULT_TIMEOUT_SECONDS, description="Per-request timeout."
+    )
+    max_attempts: int = Field(default=settings.DEFAULT_MAX_ATTEMPTS, description="Attempts per request.")
+    max_concurrency: int = Field(
+        default=settings.DEFAULT_MAX_CONCURRENCY, description="Parallel property requests."
+    )
+    requests_per_minute: int | None = Field(
+        default=None, description="Optional cap below the plan's limit, to leave quota for other tools."
+    )
+    allow_insecure_http: bool = Field(
+        default=False, description="Allow plain http to a non-loopback host (behind a TLS-terminating proxy)."
+    )
+
+    _client: PoelisClient | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._client = PoelisClient(
+            self.api_key or _read_key_file(self.api_key_file),
+            self.base_url,
+            timeout=self.timeout_seconds,
+            max_attempts=self.max_attempts,
+            max_concurrency=self.max_concurrency,
+            requests_per_minute=self.requests_per_minute,
+            allow_insecure_http=self.allow_insecure_http,
+        )
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def get_client(self) -> PoelisClient:
+        if self._client is None:
+            raise dg.DagsterInvariantViolationError("PoelisResource used outside a run")
+        return self._client
+
+
+class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """The SQL warehouse the assets load into (any SQLAlchemy URL; embedded DuckDB by default)."""
+
+    url: str | None = Field(
+        default=None,
+        description=f"SQLAlchemy URL; default: $POELIS_WAREHOUSE_URL, else {settings.DEFAULT_WAREHOUSE_URL}.",
+    )
+    schema_name: str | None = Field(
+        default=None,
+        description=f"Schema; default: $POELIS_WAREHOUSE_SCHEMA, else {settings.DEFAULT_WAREHOUSE_SCHEMA}.",
+    )
+
+    def resolved_url(self) -> str:
+        return self.url or os.environ.get(settings.ENV_WAREHOUSE_URL) or settings.DEFAULT_WAREHOUSE_URL
+
+    def resolved_schema(self) -> str:
+        return (
+            self.schema_name
+            or os.environ.get(settings.ENV_WAREHOUSE_SCHEMA)
+            or settings.DEFAULT_WAREHOUSE_SCHEMA
+        )
+
+    def open(self) -> Warehouse:
+        """A ready warehouse (schema and tables created or migrated); the caller closes it."""
+        warehouse = Warehouse(self.resolved_url(), self.resolved_schema())
+        warehouse.ensure()
+        return warehouse
