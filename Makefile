@@ -7,7 +7,7 @@ POELIS_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export POELIS_TEST_POSTGRES_URL
 export DAGSTER_HOME ?= $(CURDIR)/dagster_home
 
-.PHONY: demo test lint typecheck pytest bench postgres dev clean
+.PHONY: demo test lint typecheck defs-check pytest bench postgres dev clean
 
 # Re-installs only when pyproject.toml changes, so a second `make` is near-instant.
 $(STAMP): pyproject.toml
@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/poelis-pipelines demo
 
-test: $(STAMP) postgres lint typecheck pytest
+test: $(STAMP) postgres lint typecheck defs-check pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -29,6 +29,10 @@ typecheck: $(STAMP)
 	$(BIN)/mypy --strict poelis_pipelines/client poelis_pipelines/normalize poelis_pipelines/warehouse \
 		poelis_pipelines/tables.py poelis_pipelines/settings.py
 	$(BIN)/mypy poelis_pipelines
+
+# The definitions must load with no secret in the environment (keys are read when a run starts).
+defs-check: $(STAMP)
+	env -u POELIS_API_KEY -u POELIS_API_KEY_FILE $(BIN)/dg check defs
 
 pytest: $(STAMP)
 	$(BIN)/pytest

@@ -1,0 +1,101 @@
+"""`poelis-pipelines`: sync, demo, doctor and fake-api from the command line.
+
+Exit codes: 0 success, 1 the sync failed, 2 bad configuration or input. Errors are one clear line (the full
+traceback only with `--debug`) and never contain the API key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from poelis_pipelines import __version__, settings
+from poelis_pipelines.cli.output import EXIT_CONFIG, Output
+
+COMMANDS = ("sync", "demo", "doctor", "fake-api")
+
+
+def _add_target_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--warehouse-url",
+        help=f"SQLAlchemy URL of the warehouse (default: ${settings.ENV_WAREHOUSE_URL}, "
+        f"else {settings.DEFAULT_WAREHOUSE_URL})",
+    )
+    parser.add_argument(
+        "--schema",
+        help=f"schema for the tables (default: ${settings.ENV_WAREHOUSE_SCHEMA}, "
+        f"else {settings.DEFAULT_WAREHOUSE_SCHEMA})",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from poelis_pipelines.fake_api import cli as fake_api_cli
+
+    parser = argparse.ArgumentParser(
+        prog="poelis-pipelines",
+        description="Copy a Poelis organization into your SQL warehouse, through Dagster.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sync_parser = commands.add_parser("sync", help="sync workspaces, products, items and properties")
+    sync_parser.add_argument(
+        "--workspace",
+        action="append",
+        dest="workspaces",
+        metavar="ID",
+        help="sync only this workspace id (repeatable; default: every workspace the key can see)",
+    )
+    sync_parser.add_argument(
+        "--fresh", action="store_true", help="do not resume an interrupted sync; fetch everything again"
+    )
+    _add_target_arguments(sync_parser)
+
+    demo_parser = commands.add_parser("demo", help="sync the bundled fake API into the default DuckDB file")
+    demo_parser.add_argument(
+        "--scale", default="small", help="size of the fake organization (default: small)"
+    )
+    demo_parser.add_argument("--seed", type=int, default=0, help="seed of the fake organization")
+    _add_target_arguments(demo_parser)
+
+    doctor_parser = commands.add_parser("doctor", help="check the key, the API and the warehouse")
+    _add_target_arguments(doctor_parser)
+
+    fake_parser = commands.add_parser("fake-api", help="serve the bundled fake Poelis API on loopback")
+    fake_api_cli.add_arguments(fake_parser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from poelis_pipelines.client.secrets import install_log_scrubbing
+
+    install_log_scrubbing()
+    args = build_parser().parse_args(argv)
+    output = Output(debug=args.debug)
+    try:
+        if args.command == "sync":
+            from poelis_pipelines.cli.sync_command import run_sync_command
+
+            return run_sync_command(args, output)
+        if args.command == "demo":
+            from poelis_pipelines.cli.demo import run_demo
+
+            return run_demo(args, output)
+        if args.command == "doctor":
+            from poelis_pipelines.cli.doctor import run_doctor
+
+            return run_doctor(args, output)
+        from poelis_pipelines.fake_api import cli as fake_api_cli
+
+        return fake_api_cli.run(args)
+    except KeyboardInterrupt:
+        output.error("interrupted; committed scopes are kept and the next sync resumes after them")
+        return 1
+    except Exception as error:  # the last line of defence: one scrubbed line, traceback only with --debug
+        return output.fail(error, EXIT_CONFIG if output.is_configuration_error(error) else 1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
