@@ -1,12 +1,14 @@
-"""Bulk-load a frame into a staging table, the fastest way each database offers.
+"""Bulk-load a frame, the fastest way each database offers, and present it to the merge as a staged relation.
 
-* DuckDB: register the Arrow table on the connection and `INSERT ... SELECT` (zero-copy scan).
+* DuckDB: register the frame's Arrow table on the connection; the merge scans it in place (zero-copy, no
+  staging table; `load_frame` copies it with `INSERT ... SELECT`).
 * PostgreSQL: `COPY ... FROM STDIN (FORMAT csv)` through psycopg, the CSV written by pyarrow's C++ writer
   (measured against binary `COPY` with `write_row`, which spends its time in per-value Python calls).
 * Anything else: SQLAlchemy `executemany` of plain Python rows.
 
-All three run on the merge's own connection and transaction, in chunks of `WAREHOUSE_STAGE_CHUNK_ROWS` rows so
-the converted copy of a large frame never exists all at once.
+All run on the merge's own connection and transaction. PostgreSQL and generic loads go in chunks of
+`WAREHOUSE_STAGE_CHUNK_ROWS` rows so the converted copy (CSV text, Python rows) of a large frame never exists
+all at once; DuckDB's Arrow view of a frame shares the frame's memory for its string columns.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import datetime
 import io
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
@@ -22,8 +25,9 @@ import pyarrow.csv as pa_csv
 import sqlalchemy as sa
 
 from poelis_pipelines import settings
+from poelis_pipelines.tables import Table
 from poelis_pipelines.warehouse.identifiers import quote
-from poelis_pipelines.warehouse.statements import Dialect
+from poelis_pipelines.warehouse.statements import Dialect, create_stage_table
 
 _REGISTERED_FRAME = "_poelis_stage_frame"
 _CSV_OPTIONS = pa_csv.WriteOptions(include_header=False, quoting_style="needed")
@@ -41,11 +45,10 @@ def _arrow(chunk: pd.DataFrame) -> pa.Table:
 def _load_duckdb(connection: sa.Connection, target: str, chunk: pd.DataFrame) -> None:
     driver = connection.connection.driver_connection
     assert driver is not None
+    # No try/finally: DuckDB refuses `unregister` in an aborted transaction, which would mask the real error.
     driver.register(_REGISTERED_FRAME, _arrow(chunk))
-    try:
-        connection.exec_driver_sql(f"INSERT INTO {target} SELECT * FROM {quote(_REGISTERED_FRAME)}")
-    finally:
-        driver.unregister(_REGISTERED_FRAME)
+    connection.exec_driver_sql(f"INSERT INTO {target} SELECT * FROM {quote(_REGISTERED_FRAME)}")
+    driver.unregister(_REGISTERED_FRAME)
 
 
 def _load_postgresql(connection: sa.Connection, target: str, chunk: pd.DataFrame) -> None:
@@ -95,3 +98,37 @@ def load_frame(connection: sa.Connection, dialect: Dialect, target: str, frame: 
     """Append `frame` to the (quoted, possibly qualified) table `target`, whose columns match it in order."""
     for chunk in _chunks(frame, settings.WAREHOUSE_STAGE_CHUNK_ROWS):
         _LOADERS[dialect](connection, target, chunk)
+
+
+def temporary_table_prepared(run: Callable[[str], object], dialect: Dialect, name: str) -> None:
+    """On PostgreSQL, index and analyze a freshly filled temporary table (a no-op elsewhere).
+
+    Fresh tables have no statistics (a just-loaded target even looks empty), so the planner may pick nested
+    loops; with an index on `id` every such loop is an index probe instead of a quadratic scan.
+    """
+    if dialect == "postgresql":
+        run(f'CREATE INDEX ON {name} ("id")')
+        run(f"ANALYZE {name}")
+
+
+@contextmanager
+def staged(connection: sa.Connection, dialect: Dialect, table: Table, frame: pd.DataFrame) -> Iterator[str]:
+    """`frame` as a relation the merge's SQL can read, named `_stage_<table>`; removed after a clean exit.
+
+    On failure nothing is cleaned up here: the transaction rolls back the temporary table, and DuckDB refuses
+    statements in an aborted transaction (the registration is connection-local and replaced on next use).
+    """
+    name = f"_stage_{table.name}"
+    if dialect == "duckdb":
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        driver.register(name, _arrow(frame))
+        yield quote(name)
+        driver.unregister(name)
+        return
+    connection.exec_driver_sql(f"DROP TABLE IF EXISTS {quote(name)}")
+    connection.exec_driver_sql(create_stage_table(table, name, dialect))
+    load_frame(connection, dialect, quote(name), frame)
+    temporary_table_prepared(lambda sql: connection.exec_driver_sql(sql), dialect, quote(name))
+    yield quote(name)
+    connection.exec_driver_sql(f"DROP TABLE {quote(name)}")

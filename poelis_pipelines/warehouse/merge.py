@@ -4,11 +4,13 @@ The plan: stage the frame; classify every staged row against the current table i
 (`new`, `reappeared`, `update`, `delete`, `unchanged`) and add the scope's rows the frame no longer lists
 (`remove`); close the current history version of every changed row and write the new one; apply the changes.
 Rows are compared on their versioned columns with `IS DISTINCT FROM`, so `_synced_at` alone never counts as a
-change and a rerun of the same data writes nothing but `_synced_at`.
+change and a rerun of the same data writes nothing but `_synced_at`. Statements whose actions did not occur
+are skipped (a first load runs no UPDATE; an unchanged rerun writes no history).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,11 +19,14 @@ import pandas as pd
 import sqlalchemy as sa
 
 from poelis_pipelines.tables import CHANGE, REMOVED_AT, SYNCED_AT, VALID_FROM, VALID_TO, Table
-from poelis_pipelines.warehouse.bulk import load_frame
+from poelis_pipelines.warehouse.bulk import staged, temporary_table_prepared
 from poelis_pipelines.warehouse.identifiers import quote
-from poelis_pipelines.warehouse.statements import Dialect, create_stage_table, qualified
+from poelis_pipelines.warehouse.statements import Dialect, qualified
 
-CHANGED_ACTIONS = ("new", "reappeared", "update", "delete")
+NEW_VERSION_ACTIONS = ("new", "reappeared", "update", "delete")
+"""Actions that write the staged row as a new history version."""
+CLOSING_ACTIONS = ("reappeared", "update", "delete", "remove")
+"""Actions that end the current history version of an existing row."""
 _HISTORY_CHANGE = (
     "CASE d.\"action\" WHEN 'new' THEN 'insert' WHEN 'reappeared' THEN 'insert' ELSE d.\"action\" END"
 )
@@ -45,7 +50,7 @@ class TableCounts:
         )
 
 
-def _in_actions(actions: tuple[str, ...]) -> str:
+def _in(actions: Collection[str]) -> str:
     return ", ".join(f"'{action}'" for action in actions)
 
 
@@ -59,93 +64,87 @@ def merge_frame(
     synced_at: datetime,
 ) -> TableCounts:
     """Stage `frame` and merge it into `table`, treating it as the complete listing of `scope_value`."""
-    stage, diff = quote(f"_stage_{table.name}"), quote(f"_diff_{table.name}")
+    diff = quote(f"_diff_{table.name}")
     target = qualified(schema, table.name, dialect)
     history = qualified(schema, table.history_name, dialect)
     versioned = [quote(column.name) for column in table.versioned_columns]
-    all_columns = ", ".join(quote(name) for name in table.column_names)
     params = {"ts": synced_at, "scope": scope_value}
 
     def run(sql: str) -> sa.CursorResult[Any]:
         return connection.execute(sa.text(sql), params)
 
-    run(f"DROP TABLE IF EXISTS {stage}")
-    run(f"DROP TABLE IF EXISTS {diff}")
-    run(create_stage_table(table, f"_stage_{table.name}", dialect))
-    load_frame(connection, dialect, stage, frame)
-
-    changed = " OR ".join(f"s.{name} IS DISTINCT FROM t.{name}" for name in versioned)
-    if "deleted" in table.column_names:
-        change_kind = (
-            "CASE WHEN s.\"deleted\" IS TRUE AND t.\"deleted\" IS NOT TRUE THEN 'delete' ELSE 'update' END"
+    with staged(connection, dialect, table, frame) as stage:
+        changed = " OR ".join(f"s.{name} IS DISTINCT FROM t.{name}" for name in versioned)
+        if "deleted" in table.column_names:
+            change = "CASE WHEN s.deleted IS TRUE AND t.deleted IS NOT TRUE THEN 'delete' ELSE 'update' END"
+        else:
+            change = "'update'"
+        run(f"DROP TABLE IF EXISTS {diff}")
+        run(
+            f'CREATE TEMPORARY TABLE {diff} AS SELECT s."id" AS "id", CASE '
+            "WHEN t.\"id\" IS NULL THEN 'new' "
+            f"WHEN t.{quote(REMOVED_AT)} IS NOT NULL THEN 'reappeared' "
+            f"WHEN {changed} THEN {change} "
+            f'ELSE \'unchanged\' END AS "action" FROM {stage} AS s LEFT JOIN {target} AS t ON t."id" = s."id"'
         )
-    else:
-        change_kind = "'update'"
-    run(
-        f'CREATE TEMPORARY TABLE {diff} AS SELECT s."id" AS "id", CASE '
-        "WHEN t.\"id\" IS NULL THEN 'new' "
-        f"WHEN t.{quote(REMOVED_AT)} IS NOT NULL THEN 'reappeared' "
-        f"WHEN {changed} THEN {change_kind} "
-        f'ELSE \'unchanged\' END AS "action" FROM {stage} AS s LEFT JOIN {target} AS t ON t."id" = s."id"'
-    )
-    in_scope = f"AND t.{quote(table.scope_column)} = :scope" if table.scope_column else ""
-    run(
-        f'INSERT INTO {diff} ("id", "action") SELECT t."id", \'remove\' FROM {target} AS t '
-        f"WHERE t.{quote(REMOVED_AT)} IS NULL {in_scope} "
-        f'AND NOT EXISTS (SELECT 1 FROM {stage} AS s WHERE s."id" = t."id")'
-    )
-    if dialect == "postgresql":
-        run(f"ANALYZE {stage}")
-        run(f"ANALYZE {diff}")
+        in_scope = f"AND t.{quote(table.scope_column)} = :scope" if table.scope_column else ""
+        run(
+            f'INSERT INTO {diff} ("id", "action") SELECT t."id", \'remove\' FROM {target} AS t '
+            f"WHERE t.{quote(REMOVED_AT)} IS NULL {in_scope} "
+            f'AND NOT EXISTS (SELECT 1 FROM {stage} AS s WHERE s."id" = t."id")'
+        )
+        temporary_table_prepared(run, dialect, diff)
+        counted: list[Any] = list(run(f'SELECT "action", COUNT(*) FROM {diff} GROUP BY "action"'))
+        counts = {str(row[0]): int(row[1]) for row in counted}
 
-    history_columns = ", ".join(
-        [*versioned, quote(REMOVED_AT), quote(VALID_FROM), quote(VALID_TO), quote(CHANGE)]
-    )
-    run(
-        f"UPDATE {history} SET {quote(VALID_TO)} = :ts WHERE {quote(VALID_TO)} IS NULL "
-        f'AND "id" IN (SELECT "id" FROM {diff} WHERE "action" <> \'unchanged\')'
-    )
-    run(
-        f"INSERT INTO {history} ({history_columns}) "
-        f"SELECT {', '.join(f's.{name}' for name in versioned)}, NULL, :ts, NULL, {_HISTORY_CHANGE} "
-        f'FROM {stage} AS s JOIN {diff} AS d ON d."id" = s."id" '
-        f'WHERE d."action" IN ({_in_actions(CHANGED_ACTIONS)})'
-    )
-    run(
-        f"INSERT INTO {history} ({history_columns}) "
-        f"SELECT {', '.join(f't.{name}' for name in versioned)}, :ts, :ts, NULL, 'remove' "
-        f'FROM {target} AS t JOIN {diff} AS d ON d."id" = t."id" WHERE d."action" = \'remove\''
-    )
+        def occurred(actions: Collection[str]) -> bool:
+            return any(counts.get(action) for action in actions)
 
-    assignments = ", ".join(f"{name} = s.{name}" for name in versioned if name != '"id"')
-    run(
-        f"UPDATE {target} SET {assignments}, {quote(REMOVED_AT)} = NULL, {quote(SYNCED_AT)} = :ts "
-        f'FROM {stage} AS s WHERE {target}."id" = s."id" '
-        f"AND s.\"id\" IN (SELECT \"id\" FROM {diff} WHERE \"action\" IN ('reappeared', 'update', 'delete'))"
-    )
-    run(
-        f"UPDATE {target} SET {quote(SYNCED_AT)} = :ts "
-        f'WHERE "id" IN (SELECT "id" FROM {diff} WHERE "action" = \'unchanged\')'
-    )
-    run(
-        f"UPDATE {target} SET {quote(REMOVED_AT)} = :ts "
-        f'WHERE "id" IN (SELECT "id" FROM {diff} WHERE "action" = \'remove\')'
-    )
-    new_values = ", ".join(
-        ":ts" if name == SYNCED_AT else "NULL" if name == REMOVED_AT else f"s.{quote(name)}"
-        for name in table.column_names
-    )
-    run(
-        f"INSERT INTO {target} ({all_columns}) SELECT {new_values} "
-        f'FROM {stage} AS s JOIN {diff} AS d ON d."id" = s."id" WHERE d."action" = \'new\''
-    )
+        def ids_with(actions: Collection[str]) -> str:
+            return f'(SELECT "id" FROM {diff} WHERE "action" IN ({_in(actions)}))'
 
-    rows: list[tuple[str, int]] = [
-        tuple(row) for row in run(f'SELECT "action", COUNT(*) FROM {diff} GROUP BY "action"')
-    ]
-    counts = {str(action): int(count) for action, count in rows}
-    run(f"DROP TABLE {stage}")
-    run(f"DROP TABLE {diff}")
+        history_columns = ", ".join(
+            [*versioned, quote(REMOVED_AT), quote(VALID_FROM), quote(VALID_TO), quote(CHANGE)]
+        )
+        if occurred(CLOSING_ACTIONS):
+            run(
+                f"UPDATE {history} SET {quote(VALID_TO)} = :ts "
+                f'WHERE {quote(VALID_TO)} IS NULL AND "id" IN {ids_with(CLOSING_ACTIONS)}'
+            )
+        if occurred(NEW_VERSION_ACTIONS):
+            run(
+                f"INSERT INTO {history} ({history_columns}) "
+                f"SELECT {', '.join(f's.{name}' for name in versioned)}, NULL, :ts, NULL, {_HISTORY_CHANGE} "
+                f'FROM {stage} AS s JOIN {diff} AS d ON d."id" = s."id" '
+                f'WHERE d."action" IN ({_in(NEW_VERSION_ACTIONS)})'
+            )
+        if occurred(["remove"]):
+            run(
+                f"INSERT INTO {history} ({history_columns}) "
+                f"SELECT {', '.join(f't.{name}' for name in versioned)}, :ts, :ts, NULL, 'remove' "
+                f'FROM {target} AS t WHERE t."id" IN {ids_with(["remove"])}'
+            )
+            run(f'UPDATE {target} SET {quote(REMOVED_AT)} = :ts WHERE "id" IN {ids_with(["remove"])}')
+
+        replacing = ("reappeared", "update", "delete")
+        if occurred(replacing):
+            assignments = ", ".join(f"{name} = s.{name}" for name in versioned if name != '"id"')
+            run(
+                f"UPDATE {target} SET {assignments}, {quote(REMOVED_AT)} = NULL, {quote(SYNCED_AT)} = :ts "
+                f'FROM {stage} AS s WHERE {target}."id" = s."id" AND s."id" IN {ids_with(replacing)}'
+            )
+        if occurred(["unchanged"]):
+            run(f'UPDATE {target} SET {quote(SYNCED_AT)} = :ts WHERE "id" IN {ids_with(["unchanged"])}')
+        if occurred(["new"]):
+            values = ", ".join(
+                ":ts" if name == SYNCED_AT else "NULL" if name == REMOVED_AT else f"s.{quote(name)}"
+                for name in table.column_names
+            )
+            run(
+                f"INSERT INTO {target} ({', '.join(quote(name) for name in table.column_names)}) "
+                f'SELECT {values} FROM {stage} AS s WHERE s."id" IN {ids_with(["new"])}'
+            )
+        run(f"DROP TABLE {diff}")
     return TableCounts(
         inserted=counts.get("new", 0) + counts.get("reappeared", 0),
         updated=counts.get("update", 0) + counts.get("delete", 0),

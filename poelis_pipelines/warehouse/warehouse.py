@@ -74,7 +74,8 @@ class Warehouse:
     """The SQL warehouse behind one SQLAlchemy URL and one schema.
 
     DuckDB files are opened per operation (no pool), so a long Dagster run does not hold DuckDB's
-    single-writer lock between merges; PostgreSQL connections are pooled. Every write runs in one transaction.
+    single-writer lock between merges, unless the caller opts into `session()`; PostgreSQL connections are
+    pooled. Every operation runs in one transaction.
     """
 
     def __init__(self, url: str, schema: str = settings.DEFAULT_WAREHOUSE_SCHEMA) -> None:
@@ -95,6 +96,7 @@ class Warehouse:
                 f"no installed SQLAlchemy driver for {self._url.drivername!r} (from {self.display_url})"
             ) from error
         self.dialect: Dialect = dialect_of(self._engine.dialect.name)
+        self._held: sa.Connection | None = None
 
     def _duckdb_path(self) -> Path | None:
         database = self._url.database or ""
@@ -108,14 +110,37 @@ class Warehouse:
 
     # --- connections -------------------------------------------------------------------------------------
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sa.Connection]:
-        """One transaction on a fresh or pooled connection; connect failures become `WarehouseError`s."""
+    def _connect(self) -> sa.Connection:
+        """A fresh (DuckDB) or pooled connection; connect failures become `WarehouseError`s."""
         where = str(self._duckdb_file) if self._duckdb_file else self.display_url
         try:
-            connection = self._engine.connect()
+            return self._engine.connect()
         except sa.exc.DBAPIError as error:
             raise _busy_or_unavailable(error, where) from error
+
+    @contextmanager
+    def session(self) -> Iterator[Self]:
+        """Run every operation inside the block on one connection, each still in its own transaction.
+
+        Outside a session each operation opens and closes its own connection: on DuckDB that releases the
+        file (and its single-writer lock) between merges, at the price of a checkpoint per merge (measured in
+        `benchmarks/bench_load.py`). A session trades that for speed when one process merges many batches in a
+        row; the file stays locked until the block ends. Not for sharing across threads.
+        """
+        if self._held is not None:
+            yield self
+            return
+        self._held = self._connect()
+        try:
+            yield self
+        finally:
+            held, self._held = self._held, None
+            held.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sa.Connection]:
+        """One transaction; on PostgreSQL it first takes the schema's advisory lock (released at commit)."""
+        connection = self._held or self._connect()
         try:
             with connection.begin():
                 if self.dialect == "postgresql":
@@ -124,7 +149,8 @@ class Warehouse:
                     )
                 yield connection
         finally:
-            connection.close()
+            if connection is not self._held:
+                connection.close()
 
     def _lock_key(self) -> int:
         """A stable 64-bit advisory-lock key per schema, so syncs into different schemas do not wait."""
@@ -132,6 +158,9 @@ class Warehouse:
         return int.from_bytes(digest[:8], "big", signed=True)
 
     def close(self) -> None:
+        if self._held is not None:
+            self._held.close()
+            self._held = None
         self._engine.dispose()
 
     def __enter__(self) -> Self:

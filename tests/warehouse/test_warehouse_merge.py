@@ -316,3 +316,20 @@ def test_whole_table_scope_removes_workspaces_the_api_no_longer_lists(warehouse:
     current = warehouse.read_table("workspaces").set_index("id")
     assert current.loc["w1", "_removed_at"] == T2
     assert set(TABLES) <= {table.name for table in all_tables()}
+
+
+def test_a_session_reuses_one_connection_and_survives_a_failed_merge(warehouse: Warehouse) -> None:
+    with warehouse.session():
+        warehouse.merge([items_batch([item("a", "A")])], synced_at=T1)
+        bad = items_batch([item("b", "B")])
+        bad.frame.loc[0, "product_id"] = None
+        bad = Batch("items", bad.frame, {"product_id": "prod-1"})
+        with pytest.raises(BatchError):
+            warehouse.merge([bad], synced_at=T2)
+        broken = properties_batch([{"id": "p", "item_id": "a", "type": "text", "value": "x"}])
+        broken.frame.loc[0, "item_id"] = None
+        with pytest.raises(Exception, match=r"(?i)null"):
+            warehouse.merge([items_batch([item("a", "A2")]), broken], synced_at=T2)
+        report = warehouse.merge([items_batch([item("a", "A2")])], synced_at=T3)
+        assert report.tables["items"] == TableCounts(updated=1)
+    assert history(warehouse, "items") == [("a", "insert", T1, T3), ("a", "update", T3, None)]

@@ -268,3 +268,19 @@ def test_concurrent_merges_into_one_postgresql_schema_serialise_cleanly(
         assert warehouse.row_count("items_history") == 100 * 5  # an insert and four updates per item
         current = warehouse.read_table("items")
         assert set(current["name"]) == {"r4"}
+
+
+def test_a_duckdb_session_holds_the_file_until_it_ends(duckdb_url: str) -> None:
+    path = duckdb_url.removeprefix("duckdb:///")
+    probe = [sys.executable, "-c", "import duckdb, sys; duckdb.connect(sys.argv[1]).close()", path]
+    with Warehouse(duckdb_url) as warehouse:
+        warehouse.ensure()
+        assert subprocess.run(probe, capture_output=True, check=False).returncode == 0, (
+            "free between operations"
+        )
+        with warehouse.session():
+            assert warehouse.row_count("items") == 0
+            held = subprocess.run(probe, capture_output=True, text=True, check=False)
+            assert held.returncode != 0
+            assert "lock" in held.stderr.lower()
+        assert subprocess.run(probe, capture_output=True, check=False).returncode == 0, "released after"
