@@ -35,7 +35,7 @@ from poelis_pipelines.normalize import normalize
 from poelis_pipelines.tables import PROPERTIES
 from poelis_pipelines.warehouse import Batch, Warehouse
 from poelis_pipelines.warehouse.bulk import load_frame
-from poelis_pipelines.warehouse.statements import create_table, qualified
+from poelis_pipelines.warehouse.statements import create_table, dialect_of, qualified
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TO_SQL_SAMPLE_ROWS = 20_000
@@ -147,7 +147,7 @@ def bench_peers(
     total = sum(len(frame) for _, frame in frames)
     synced_at = datetime(2026, 3, 1, tzinfo=UTC)
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
-    dialect = "duckdb" if name == "DuckDB" else "postgresql"
+    dialect = dialect_of(engine.dialect.name)
     with engine.begin() as connection:
         connection.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     raw_table = dataclasses.replace(PROPERTIES, name="raw_properties")
