@@ -8,12 +8,14 @@ out of order, but the lowest `Remaining` seen in a window is the server's count 
 always a safe bound, and the limiter takes it whenever it is better than its own. A later `Reset` means a
 new window and a fresh bound. When the bound reaches zero, callers wait for the window's end, converted to the
 local clock through a skew estimate learnt from the `Date` header (never by trusting two clocks to agree),
-and a single probe explores the new window.
+and a single probe explores the new window. Where the server opens windows on demand and rounds `Reset` up
+to whole seconds, the window's length, learnt from the windows our own requests opened, ends it sooner.
 """
 
 from __future__ import annotations
 
 import email.utils
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -23,6 +25,7 @@ from poelis_pipelines import settings
 
 _SAFETY_MARGIN_SECONDS = 0.02  # absorbs scheduling jitter between our clock read and the server's
 _PROBE_POLL_SECONDS = 1.0  # upper bound on a wait that an answer normally ends sooner (notify)
+_LENGTH_PRECISION_SECONDS = 0.1  # stop holding probes back to learn the window length beyond this
 
 
 @dataclass(frozen=True)
@@ -56,9 +59,58 @@ class _SkewEstimate:
         else:
             self.low, self.high = max(low, self.low), min(high, self.high)
 
-    def earliest_server_time(self, local_time: float) -> float:
-        """The earliest the server clock can read now: waiting on it never starts a window too soon."""
-        return local_time + (self.low if self.low is not None else 0.0)
+    def bounds(self) -> tuple[float, float]:
+        """(low, high) of the skew; (0, 0) until a `Date` header is seen."""
+        return (self.low or 0.0, self.high or 0.0)
+
+
+class _WindowLength:
+    """What the server's window length can be, learnt from the windows our own requests opened.
+
+    A window opened by a request admitted at server time `a` (between its send and its answer) that reports
+    `Reset: R` rounded up to whole seconds lasts between R - 1 - a and R - a. Intersecting these bounds, with
+    probes placed so that each rounding splits what is left (first at the likeliest value, a whole number of
+    seconds, then in halves), pins the length down within a window or two. An empty intersection, or a 429
+    after a window ended by this estimate, shows that the server works some other way (windows aligned to
+    the clock, say), and the estimate is dropped for good: `Reset` rules alone.
+    """
+
+    def __init__(self) -> None:
+        self.low = -math.inf
+        self.high = math.inf
+        self.enabled = True
+        self._admission_spread = 0.0  # how uncertain the last admission time was (its round trip)
+
+    def observe(self, reset: float, admitted_low: float, admitted_high: float) -> None:
+        low, high = max(self.low, reset - 1.0 - admitted_high), min(self.high, reset - admitted_low)
+        if low > high:
+            self.enabled = False
+        else:
+            self.low, self.high = low, high
+            self._admission_spread = admitted_high - admitted_low
+
+    @property
+    def usable(self) -> bool:
+        return self.enabled and self.high < math.inf
+
+    @property
+    def precise(self) -> bool:
+        """Narrow enough, or just above a whole number of seconds it cannot be below (the common case)."""
+        whole = math.floor(self.high)
+        return self.high - self.low <= _LENGTH_PRECISION_SECONDS or (
+            whole > self.low and self.high - whole <= _LENGTH_PRECISION_SECONDS
+        )
+
+    def learning_delay(self, probe_at: float) -> float:
+        """How long to hold a probe due at server time `probe_at` so that the rounding of the window it
+        opens tells on which side of a chosen split the length lies (a probe admitted at t splits at w
+        when t + w is a whole number)."""
+        whole = math.floor(self.high)
+        if whole > self.low:  # is it a whole number of seconds? test just above it
+            split = whole + _SAFETY_MARGIN_SECONDS + self._admission_spread
+        else:
+            split = (self.low + self.high) / 2
+        return (-probe_at - split) % 1.0
 
 
 class RateLimiter:
@@ -88,7 +140,11 @@ class RateLimiter:
         self._metered: bool | None = None  # None until an answer says whether the server meters us
         self._limit: int | None = None
         self._budget = 0  # lower bound of the requests left in the current window
-        self._window_reset: float | None = None  # server Unix time at which the current window ends
+        self._capacity = 0  # the most requests a window has been seen to admit (Remaining + 1)
+        self._window_reset: float | None = None  # the current window's `Reset` (server Unix time)
+        self._window_end: float | None = None  # local time by which the current window has surely ended
+        self._length = _WindowLength()
+        self._ended_by_length = False  # the current window's end came from the length estimate
         self._lowest_remaining = 0  # the lowest `Remaining` answered in the current window
         self._probing = False  # a request is exploring a window whose budget is unknown
         self._in_flight = 0
@@ -122,18 +178,17 @@ class RateLimiter:
             return pacing if self._in_flight == 0 else max(pacing, _PROBE_POLL_SECONDS)
         if not self._metered:
             return pacing
-        server_now = self._skew.earliest_server_time(now) - _SAFETY_MARGIN_SECONDS
-        if self._window_reset is not None and server_now >= self._window_reset:
+        if self._window_end is not None and now >= self._window_end:
             self._start_unknown_window()
-        if self._budget > 0 or (self._window_reset is None and not self._probing):
+        if self._budget > 0 or (self._window_end is None and not self._probing):
             return pacing
-        if self._window_reset is None:  # the probe's answer will tell (record/cancel wake us up)
+        if self._window_end is None:  # the probe's answer will tell (record/cancel wake us up)
             return max(pacing, _PROBE_POLL_SECONDS)
-        return max(pacing, min(self._window_reset - server_now, settings.MAX_RETRY_AFTER_SECONDS))
+        return max(pacing, min(self._window_end - now, settings.MAX_RETRY_AFTER_SECONDS))
 
     def _start_unknown_window(self) -> None:
         """The known window has ended: its budget is gone and a probe will explore the next one."""
-        self._window_reset = None
+        self._window_reset = self._window_end = None
         self._budget = 0
         self._probing = False
 
@@ -162,21 +217,38 @@ class RateLimiter:
             else:
                 self._metered = True
                 self._limit = _int_header(headers, "X-RateLimit-Limit")
-                self._learn(remaining, float(reset))
+                self._learn(remaining, float(reset), reservation.sent_at, received_at)
             self._condition.notify_all()
 
-    def _learn(self, remaining: int, reset: float) -> None:
+    def _learn(self, remaining: int, reset: float, sent_at: float, received_at: float) -> None:
         """Improve the budget bound from one answer (the module docstring says why it stays safe)."""
+        self._capacity = max(self._capacity, remaining + 1)
         if self._window_reset is None or reset > self._window_reset:  # a window not seen before
             self._window_reset = reset
             self._lowest_remaining = remaining
             self._budget = max(remaining - self._in_flight, 0)
+            opened_by_this_request = remaining + 1 == self._capacity
+            self._window_end = self._end_of_window(reset, sent_at, received_at, opened_by_this_request)
         elif reset < self._window_reset:  # an answer from a window that is already over
             return
         else:
             self._lowest_remaining = min(self._lowest_remaining, remaining)
             self._budget = max(self._budget, self._lowest_remaining - self._in_flight)
         self._probing = False
+
+    def _end_of_window(self, reset: float, sent_at: float, received_at: float, opened_by_it: bool) -> float:
+        """The local time by which a window answered by this request has surely ended."""
+        skew_low, skew_high = self._skew.bounds()
+        end = reset - skew_low
+        self._ended_by_length = False
+        if opened_by_it and self._length.enabled:
+            self._length.observe(reset, sent_at + skew_low, received_at + skew_high)
+        if opened_by_it and self._length.usable and received_at + self._length.high < end:
+            end, self._ended_by_length = received_at + self._length.high, True
+        end += _SAFETY_MARGIN_SECONDS
+        if self._length.usable and not self._length.precise:
+            end += self._length.learning_delay(end + (skew_low + skew_high) / 2)
+        return end
 
     def throttled(
         self, reservation: Reservation, headers: Mapping[str, str], retry_after: float | None
@@ -185,9 +257,10 @@ class RateLimiter:
         self.record(reservation, headers)
         with self._condition:
             self._budget = 0
+            if self._ended_by_length:  # the estimate let a request in too early: stop trusting it
+                self._length.enabled = False
             if self._metered and retry_after is not None:
-                resume = self._skew.earliest_server_time(self._clock()) + retry_after
-                self._window_reset = max(self._window_reset or 0.0, resume)
+                self._window_end = max(self._window_end or 0.0, self._clock() + retry_after)
 
     def cancel(self, reservation: Reservation) -> None:
         """Release a reservation whose request got no answer; its budget stays spent (it may have counted)."""

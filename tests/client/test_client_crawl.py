@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from collections import Counter
 from typing import Any
@@ -61,23 +60,26 @@ def test_invalid_json_bodies_are_retried(fake_api: Any, make_client: ClientFacto
 def test_paced_requests_spend_the_whole_budget_without_a_429(
     fake_api: Any, make_client: ClientFactory
 ) -> None:
-    # The fake's Reset header has whole-second resolution (SPEC 1.5) and its windows open on the first
-    # request after the last one ended, so a window of 1.9 s restarts after 2 s at best; with whole-second
-    # windows the rounding alone would cost a second per window and hide what this test measures.
-    limit = RateLimit(limit=40, burst=10, window=1.9)
+    # Whole-second windows are the hard case: the fake rounds Reset up to whole seconds, so a client that
+    # only trusted Reset would restart every window a second late. The client learns the window's length
+    # over its first windows; the steady state after them is what a long sync sees.
+    limit = RateLimit(limit=40, burst=10, window=2.0)
     per_window = limit.limit + limit.burst
     fake_api.rate_limit = limit
     client = make_client(max_concurrency=4)
     item_ids = [item["id"] for item in fake_api.dataset.items]
-    work = [item_ids[index % len(item_ids)] for index in range(6 * per_window)]  # one request each
+    work = [item_ids[index % len(item_ids)] for index in range(9 * per_window + 1)]  # one request each
+    warm_up, measured = work[: 3 * per_window + 1], work[3 * per_window + 1 :]  # warm-up ends opening window 4
 
+    fetched = [item["id"] for _, item in client.fan_out(client.get_item, warm_up)]
     started = time.monotonic()
-    fetched = [item["id"] for _, item in client.fan_out(client.get_item, work)]
+    fetched += [item["id"] for _, item in client.fan_out(client.get_item, measured)]
     elapsed = time.monotonic() - started
 
     assert fetched == work
     assert client.stats.rate_limited == 0
     assert fake_api.counters == Counter({("/v1/public/items/{id}", 200): len(work)})
-    # Windows open lazily, so in `elapsed` seconds the server could have admitted at most this many:
-    admissible = per_window * (math.floor(elapsed / limit.window) + 1)
-    assert len(work) / admissible >= 0.9
+    # From the start of window 4 to the probe opening window 10: six windows' worth of requests.
+    achieved_rate = (len(measured) - 1) / elapsed
+    allowed_rate = per_window / limit.window
+    assert achieved_rate / allowed_rate >= 0.9
