@@ -11,9 +11,9 @@ Generated from `poelis_pipelines/tables.py`; do not edit. Regenerate with
 `python -m poelis_pipelines.warehouse.ddl` (a test fails when this file drifts).
 
 All tables live in one schema (`poelis` by default, `POELIS_WAREHOUSE_SCHEMA` to change it), with the same
-names on DuckDB and PostgreSQL. Timestamps are UTC (`TIMESTAMPTZ`). JSON columns hold compact JSON text exactly
-as received (`VARCHAR`/`TEXT`): query them with DuckDB's `json_extract(col, '$.x')` or PostgreSQL's
-`col::jsonb ->> 'x'`.
+names on DuckDB and PostgreSQL. Timestamps are UTC (`TIMESTAMPTZ`). JSON columns hold compact JSON text
+exactly as received (`VARCHAR`/`TEXT`): query them with DuckDB's `json_extract(col, '$.x')` or
+PostgreSQL's `col::jsonb ->> 'x'`.
 
 ## How rows change
 

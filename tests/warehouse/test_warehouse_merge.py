@@ -333,3 +333,10 @@ def test_a_session_reuses_one_connection_and_survives_a_failed_merge(warehouse: 
         report = warehouse.merge([items_batch([item("a", "A2")])], synced_at=T3)
         assert report.tables["items"] == TableCounts(updated=1)
     assert history(warehouse, "items") == [("a", "insert", T1, T3), ("a", "update", T3, None)]
+
+
+def test_an_empty_listing_removes_every_row_of_its_scope(warehouse: Warehouse) -> None:
+    warehouse.merge([items_batch([item("a", "A"), item("b", "B")])], synced_at=T1)
+    report = warehouse.merge([items_batch([])], synced_at=T2)
+    assert report.tables["items"] == TableCounts(removed=2)
+    assert (warehouse.read_table("items")["_removed_at"] == T2).all()
