@@ -39,8 +39,10 @@ DROPPED = 0  # the "status" counted for a connection closed without a response
 class RateLimit:
     """Per-organization fixed window admitting `limit + burst` requests (SPEC section 8).
 
-    `X-RateLimit-Limit` reports `limit`; `Retry-After` is the whole seconds until the window resets.
-    `window <= 0` switches limiting off (the headers are still sent).
+    `X-RateLimit-Limit` reports `limit`; `X-RateLimit-Remaining` counts down from `limit + burst`;
+    `X-RateLimit-Reset` is the window's end (Unix seconds, rounded up); `Retry-After` is the whole seconds
+    until then (at least 1). A window opens with the first request after the previous one ended.
+    `window == 0` switches limiting off (the headers are still sent, Remaining = Limit).
     """
 
     limit: int = settings.DEFAULT_RATE_LIMIT_PER_MINUTE
