@@ -270,8 +270,12 @@ def test_non_loopback_hosts_are_refused_unless_allowed() -> None:
     assert fake_api_cli.run(parser.parse_args(["--host", "0.0.0.0", "--scale", "tiny"])) == 2
 
 
-def test_stop_cuts_kept_alive_connections(api: Any) -> None:
+def test_stop_cuts_kept_alive_connections_and_start_comes_back_on_the_same_url(api: Any) -> None:
     assert api.get("/workspaces").status_code == 200
+    url = api.server.base_url
     api.server.stop()
     with pytest.raises(requests.ConnectionError):
         api.get("/workspaces")
+    api.server.start()
+    assert api.server.base_url == url
+    assert api.get("/workspaces").status_code == 200
