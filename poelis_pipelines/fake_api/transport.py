@@ -202,10 +202,19 @@ class HttpServer:
             self._loop.create_server(lambda: _Connection(self), host, port, reuse_address=True)
         )
         self.port: int = self._server.sockets[0].getsockname()[1]
-        self._thread = threading.Thread(target=self._loop.run_forever, name="fake-poelis-api", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="fake-poelis-api", daemon=True)
+        self._started = False
+        self._finished = threading.Event()
+
+    def _run(self) -> None:
+        try:
+            self._loop.run_forever()
+        finally:
+            self._finished.set()
 
     def start(self) -> None:
         self._thread.start()
+        self._started = True
 
     def stop(self) -> None:
         async def shutdown() -> None:
@@ -214,15 +223,17 @@ class HttpServer:
                 connection.abort()
             await self._server.wait_closed()
 
-        if self._thread.is_alive():
+        # A flag, not `Thread.is_alive()`: after Ctrl-C interrupted a join, CPython 3.11 may report a
+        # running thread as finished.
+        if self._started and not self._finished.is_set():
             asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(timeout=10)
             self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=10)
+            self._finished.wait(timeout=10)
         else:
             self._server.close()
-        self._loop.close()
+        if not self._loop.is_running():
+            self._loop.close()
 
     def wait(self, timeout: float) -> bool:
-        """Block the caller up to `timeout` seconds; True while the server still runs."""
-        self._thread.join(timeout)
-        return self._thread.is_alive()
+        """Block the caller up to `timeout` seconds (Ctrl-C-safe); True while the server still runs."""
+        return not self._finished.wait(timeout)

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -279,3 +283,26 @@ def test_stop_cuts_kept_alive_connections_and_start_comes_back_on_the_same_url(a
     api.server.start()
     assert api.server.base_url == url
     assert api.get("/workspaces").status_code == 200
+
+
+def test_the_command_serves_until_interrupted() -> None:
+    command = [sys.executable, "-m", "poelis_pipelines.fake_api.cli", "--port", "0", "--scale", "tiny"]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+    )
+    try:
+        assert process.stdout is not None
+        banner = [process.stdout.readline() for _ in range(3)]
+        base_url = banner[1].strip().partition("=")[2]
+        api_key = banner[2].split("=", 1)[1].split()[0]
+        response = requests.get(
+            f"{base_url}/v1/public/workspaces", headers={"Authorization": f"Bearer {api_key}"}, timeout=10
+        )
+        assert response.status_code == 200
+        assert response.json()["count"] >= 2
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
