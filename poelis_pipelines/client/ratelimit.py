@@ -143,6 +143,7 @@ class RateLimiter:
         self._capacity = 0  # the most requests a window has been seen to admit (Remaining + 1)
         self._window_reset: float | None = None  # the current window's `Reset` (server Unix time)
         self._window_end: float | None = None  # local time by which the current window has surely ended
+        self._ended_at = 0.0  # local time at which the last window was taken for over
         self._length = _WindowLength()
         self._ended_by_length = False  # the current window's end came from the length estimate
         self._lowest_remaining = 0  # the lowest `Remaining` answered in the current window
@@ -179,16 +180,20 @@ class RateLimiter:
         if not self._metered:
             return pacing
         if self._window_end is not None and now >= self._window_end:
-            self._start_unknown_window()
+            self._start_unknown_window(now)
         if self._budget > 0 or (self._window_end is None and not self._probing):
             return pacing
         if self._window_end is None:  # the probe's answer will tell (record/cancel wake us up)
             return max(pacing, _PROBE_POLL_SECONDS)
         return max(pacing, min(self._window_end - now, settings.MAX_RETRY_AFTER_SECONDS))
 
-    def _start_unknown_window(self) -> None:
-        """The known window has ended: its budget is gone and a probe will explore the next one."""
-        self._window_reset = self._window_end = None
+    def _start_unknown_window(self, now: float) -> None:
+        """The known window has ended: its budget is gone and a probe will explore the next one.
+
+        Its `Reset` is kept, so that late answers from it are not mistaken for news of the next window.
+        """
+        self._window_end = None
+        self._ended_at = now
         self._budget = 0
         self._probing = False
 
@@ -229,12 +234,13 @@ class RateLimiter:
             self._budget = max(remaining - self._in_flight, 0)
             opened_by_this_request = remaining + 1 == self._capacity
             self._window_end = self._end_of_window(reset, sent_at, received_at, opened_by_this_request)
-        elif reset < self._window_reset:  # an answer from a window that is already over
-            return
-        else:
+            self._probing = False
+        elif reset == self._window_reset:  # (older windows' answers teach nothing)
             self._lowest_remaining = min(self._lowest_remaining, remaining)
             self._budget = max(self._budget, self._lowest_remaining - self._in_flight)
-        self._probing = False
+            if self._window_end is None and sent_at >= self._ended_at:  # sent after we took it for over
+                self._window_end = self._end_of_window(reset, sent_at, received_at, opened_by_it=False)
+                self._probing = False
 
     def _end_of_window(self, reset: float, sent_at: float, received_at: float, opened_by_it: bool) -> float:
         """The local time by which a window answered by this request has surely ended."""

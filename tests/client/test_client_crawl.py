@@ -83,3 +83,20 @@ def test_paced_requests_spend_the_whole_budget_without_a_429(
     achieved_rate = (len(measured) - 1) / elapsed
     allowed_rate = per_window / limit.window
     assert achieved_rate / allowed_rate >= 0.9
+
+
+def test_requests_per_minute_caps_our_own_rate(fake_api: Any, make_client: ClientFactory) -> None:
+    client = make_client(requests_per_minute=1200)  # one request every 50 ms at most
+    workspace_id = fake_api.dataset.workspaces[0]["id"]
+
+    started = time.monotonic()
+    for _ in range(6):
+        client.get_workspace(workspace_id)
+    elapsed = time.monotonic() - started
+
+    assert elapsed >= 5 * 0.05  # a lower bound the cap guarantees, however fast the machine
+    assert client.stats.seconds_waited > 0
+
+
+def test_organization_users_are_listed(fake_api: Any, make_client: ClientFactory) -> None:
+    assert list(make_client(page_size=2).iter_organization_users()) == list(fake_api.dataset.users)
