@@ -241,6 +241,9 @@ class PoelisClient:
                 f"{endpoint} failed: the connection to {self.base_url} broke ({scrub(_first_line(error))}).",
                 kind="connection",
             ) from error
+        except BaseException:  # anything else is a bug or an interrupt: free the reservation, then raise
+            self._limiter.cancel(reservation)
+            raise
         self.stats.record_response(len(response.content))
         logger.debug("%s -> %s (%d bytes)", endpoint, response.status_code, len(response.content))
         if response.status_code == 429:

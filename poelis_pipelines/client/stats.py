@@ -77,7 +77,10 @@ class ClientStats:
             self._rate_limited += 1
 
     def record_wait(self, seconds: float) -> None:
-        """Time spent not sending: pacing by the limiter or backoff between attempts."""
+        """Time spent not sending: pacing by the limiter or backoff between attempts.
+
+        Summed over threads: four fan-out workers waiting one second each add four seconds.
+        """
         with self._lock:
             self._seconds_waited += seconds
 

@@ -69,7 +69,10 @@ def test_paced_requests_spend_the_whole_budget_without_a_429(
     client = make_client(max_concurrency=4)
     item_ids = [item["id"] for item in fake_api.dataset.items]
     work = [item_ids[index % len(item_ids)] for index in range(9 * per_window + 1)]  # one request each
-    warm_up, measured = work[: 3 * per_window + 1], work[3 * per_window + 1 :]  # warm-up ends opening window 4
+    warm_up, measured = (
+        work[: 3 * per_window + 1],
+        work[3 * per_window + 1 :],
+    )  # warm-up ends opening window 4
 
     fetched = [item["id"] for _, item in client.fan_out(client.get_item, warm_up)]
     started = time.monotonic()

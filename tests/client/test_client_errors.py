@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import pytest
 from client_helpers import ClientFactory, assert_no_key
 
 from poelis_pipelines import settings
-from poelis_pipelines.client import AuthenticationError, NotFoundError, ProtocolError, ValidationError
+from poelis_pipelines.client import (
+    AuthenticationError,
+    NotFoundError,
+    ProtocolError,
+    ServerError,
+    TransportError,
+    ValidationError,
+)
 from poelis_pipelines.fake_api import Faults
 
 
@@ -79,3 +87,30 @@ def test_a_server_ignoring_offset_stops_the_paging_loop(fake_api: Any, make_clie
 
     assert fake_api.total_requests == 2  # the first page, then its repetition
     assert "/v1/public/items" in str(raised.value)
+
+
+def test_timeouts_are_retried_then_reported(fake_api: Any, make_client: ClientFactory) -> None:
+    fake_api.faults = Faults(latency=(0.3, 0.3))
+    client = make_client(timeout=0.05, max_attempts=2)
+
+    with pytest.raises(TransportError) as raised:
+        list(client.iter_workspaces())
+
+    assert raised.value.kind == "timeout"
+    assert "no answer within 0.05 s" in str(raised.value)
+    assert client.stats.retries["timeout"] == 1
+    assert client.stats.requests == 2
+
+
+def test_server_errors_are_retried_up_to_max_attempts(fake_api: Any, make_client: ClientFactory) -> None:
+    fake_api.faults = Faults(error_503=1.0)
+    client = make_client(max_attempts=3)
+
+    with pytest.raises(ServerError) as raised:
+        list(client.iter_workspaces())
+
+    assert raised.value.status == 503
+    assert fake_api.counters == Counter({("/v1/public/workspaces", 503): 3})
+    assert client.stats.retries["5xx"] == 2
+    assert raised.value.request_id
+    assert raised.value.request_id in str(raised.value)
