@@ -46,7 +46,8 @@ class FakePoelisServer:
     ) -> None:
         if not allow_non_loopback and not _is_loopback(host):
             raise ValueError(
-                f"refusing to serve the fake API on non-loopback host {host!r}; pass allow_non_loopback=True"
+                f"refusing to serve the fake API on non-loopback host {host!r}: anyone could use its public "
+                "demo key; pass allow_non_loopback=True (--allow-non-loopback) if you mean it"
             )
         if organizations is None:
             organizations = [
