@@ -244,3 +244,16 @@ def test_the_examples_fixture_is_served_as_is(make_api: Any) -> None:
             ("/organization/users", "organization_users.json", {}),
         ):
             assert api.json(path, **params) == json.loads((EXAMPLES / file_name).read_text()), path
+
+
+def test_q_filters_by_name_and_type_hint_must_match(server: FakePoelisServer, api: Any) -> None:
+    workspace = server.dataset.workspaces[0]
+    word = workspace["name"].split()[0].upper()
+    found = api.json("/workspaces", q=word)["items"]
+    assert workspace in found
+    assert all(word.lower() in item["name"].lower() for item in found)
+    assert api.json("/workspaces", q="no such name at all") == {"items": [], "count": 0}
+    prop = server.dataset.properties[0]
+    assert api.json(f"/properties/{prop['id']}", type=prop["type"].upper()) == prop
+    other_type = next(kind for kind in settings.PROPERTY_TYPES if kind != prop["type"])
+    assert api.get(f"/properties/{prop['id']}", type=other_type).status_code == 404
