@@ -74,6 +74,7 @@ def throughput(workers: int, latency: tuple[float, float]) -> dict[str, Any]:
     return {
         "workers": workers,
         "latency": latency,
+        "entities": entities,
         "entities_per_s": entities / elapsed,
         "requests_per_s": requests / elapsed,
     }
@@ -98,14 +99,15 @@ def main() -> None:
     print("   (the fake rounds X-RateLimit-Reset up to whole seconds; the client learns the window length")
     print("    from the windows it opens, instead of restarting up to a second late every window)")
 
-    print("3. Full crawl throughput, rate limiting off (tiny scale: 2 workspaces, 6 products, 291 items)")
+    print("3. Full crawl throughput (workspaces -> properties), rate limiting off, tiny scale")
     baseline: dict[tuple[float, float], float] = {}
     for latency in ((0.0, 0.0), (0.02, 0.04)):
         for workers in (1, 4, 8):
             row = throughput(workers, latency)
             baseline.setdefault(latency, row["entities_per_s"])
             print(
-                f"   latency {latency[0] * 1000:>2.0f}-{latency[1] * 1000:>2.0f} ms, {workers} workers: "
+                f"   latency {latency[0] * 1000:>2.0f}-{latency[1] * 1000:>2.0f} ms, {workers} workers, "
+                f"{row['entities']} entities: "
                 f"{row['entities_per_s']:8.0f} entities/s, {row['requests_per_s']:6.0f} requests/s, "
                 f"x{row['entities_per_s'] / baseline[latency]:.2f} vs 1 worker"
             )

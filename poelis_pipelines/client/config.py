@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from poelis_pipelines import settings
 
 from .errors import ConfigurationError
+from .secrets import scrub
 
 _KEY_ALPHABET = frozenset(settings.API_KEY_ALPHABET)
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
@@ -78,10 +79,10 @@ def resolve_base_url(base_url: str | None = None, *, allow_insecure_http: bool =
         host = parts.hostname
         parts.port  # noqa: B018 - raises ValueError on a malformed port
     except ValueError as error:
-        raise ConfigurationError(f"The Poelis base URL {raw!r} is malformed ({error}).") from None
+        raise ConfigurationError(f"The Poelis base URL {scrub(raw)!r} is malformed ({error}).") from None
     if parts.scheme not in {"http", "https"} or not host:
         raise ConfigurationError(
-            f"The Poelis base URL {raw!r} must look like https://api.poelis.com "
+            f"The Poelis base URL {scrub(raw)!r} must look like https://api.poelis.com "
             "(scheme http or https, and a host)."
         )
     if parts.query or parts.fragment or parts.username or parts.password:

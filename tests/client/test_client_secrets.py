@@ -88,3 +88,10 @@ def test_a_key_in_an_argument_is_never_echoed(fake_api: Any) -> None:
 
     assert_no_key(str(raised.value))
     assert_no_key(repr(raised.value))
+
+
+def test_a_key_passed_as_the_base_url_is_not_echoed(fake_api: Any) -> None:
+    with pytest.raises(ConfigurationError, match="base URL") as raised:
+        PoelisClient(fake_api.api_key, fake_api.api_key)
+
+    assert_no_key(str(raised.value))
