@@ -215,14 +215,15 @@ class RateLimiter:
             date_header = headers.get("Date")
             if date_header:
                 self._skew.observe(date_header, reservation.sent_at, received_at)
-            remaining = _int_header(headers, "X-RateLimit-Remaining")
-            reset = _int_header(headers, "X-RateLimit-Reset")
+            remaining = _number_header(headers, "X-RateLimit-Remaining")
+            reset = _number_header(headers, "X-RateLimit-Reset")
             if remaining is None or reset is None:
                 self._metered = bool(self._metered)
             else:
                 self._metered = True
-                self._limit = _int_header(headers, "X-RateLimit-Limit")
-                self._learn(remaining, float(reset), reservation.sent_at, received_at)
+                limit = _number_header(headers, "X-RateLimit-Limit")
+                self._limit = int(limit) if limit is not None else None
+                self._learn(int(remaining), reset, reservation.sent_at, received_at)
             self._condition.notify_all()
 
     def _learn(self, remaining: int, reset: float, sent_at: float, received_at: float) -> None:
@@ -276,11 +277,10 @@ class RateLimiter:
             self._condition.notify_all()
 
 
-def _int_header(headers: Mapping[str, str], name: str) -> int | None:
-    value = headers.get(name)
-    if value is None:
-        return None
+def _number_header(headers: Mapping[str, str], name: str) -> float | None:
+    """A numeric header (a fractional `Reset` keeps its fraction), or None when absent or garbled."""
     try:
-        return int(float(value))
-    except ValueError:
+        value = float(headers[name])
+    except (KeyError, ValueError):
         return None
+    return value if math.isfinite(value) else None

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -24,15 +26,49 @@ class ScriptedServer(ThreadingHTTPServer):
         self.script: list[tuple[int, bytes]] = []
         self.seen_headers: list[dict[str, str]] = []
 
+    def answer(self) -> tuple[int, dict[str, str], bytes]:
+        status, body = self.script.pop(0)
+        return status, {}, body
+
+
+class AlignedWindowServer(ScriptedServer):
+    """A rate limiter of another kind than the fake's: fixed windows aligned to the clock, exact `Reset`."""
+
+    def __init__(self, capacity: int, window: int) -> None:
+        super().__init__()
+        self.capacity, self.window = capacity, window
+        self.lock = threading.Lock()
+        self.used: dict[int, int] = {}
+        self.statuses: list[int] = []
+
+    def answer(self) -> tuple[int, dict[str, str], bytes]:
+        with self.lock:
+            now = time.time()
+            index = math.floor(now / self.window)
+            self.used[index] = used = self.used.get(index, 0) + 1
+            reset = (index + 1) * self.window
+            headers = {
+                "X-RateLimit-Limit": str(self.capacity),
+                "X-RateLimit-Remaining": str(max(self.capacity - used, 0)),
+                "X-RateLimit-Reset": str(reset),
+            }
+            status = 200 if used <= self.capacity else 429
+            self.statuses.append(status)
+        if status == 429:
+            headers["Retry-After"] = str(math.ceil(reset - now))
+            return status, headers, b'{"error": "rate_limit_exceeded", "message": "Too many requests"}'
+        return status, headers, json.dumps({"id": f"r{used}"}).encode()
+
 
 class ScriptedHandler(BaseHTTPRequestHandler):
     server: ScriptedServer
 
     def do_GET(self) -> None:
         self.server.seen_headers.append(dict(self.headers))
-        status, body = self.server.script.pop(0)
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        status, headers, body = self.server.answer()
+        self.send_response(status)  # also sends a Date header, as real servers do
+        for name, value in {"Content-Type": "application/json", **headers}.items():
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -41,14 +77,17 @@ class ScriptedHandler(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def scripted() -> Iterator[ScriptedServer]:
-    server = ScriptedServer()
+def serve(server: ScriptedServer) -> Iterator[ScriptedServer]:
     thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
     thread.start()
     yield server
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def scripted() -> Iterator[ScriptedServer]:
+    yield from serve(ScriptedServer())
 
 
 def client_of(server: ScriptedServer, **options: Any) -> PoelisClient:
@@ -108,3 +147,15 @@ def test_invalid_json_is_retried_then_reported(scripted: ScriptedServer) -> None
 
     assert client.stats.retries["invalid_json"] == 2
     assert client.stats.requests == 3
+
+
+def test_pacing_copes_with_clock_aligned_windows() -> None:
+    """Windows aligned to the clock with an exact Reset: at most one early probe, then never a 429."""
+    server = AlignedWindowServer(capacity=20, window=1)
+    for running in serve(server):
+        with client_of(running, max_concurrency=4) as client:
+            results = list(client.fan_out(client.get_workspace, [f"w{index}" for index in range(20 * 6)]))
+
+        assert len(results) == 120
+        assert server.statuses.count(429) <= 1
+        assert 429 not in server.statuses[len(server.statuses) // 2 :]
