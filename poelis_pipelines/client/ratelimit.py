@@ -126,7 +126,6 @@ class RateLimiter:
         requests_per_minute: int | None = None,
         *,
         on_wait: Callable[[float], None] | None = None,
-        clock: Callable[[], float] = time.time,
     ) -> None:
         if requests_per_minute is not None and requests_per_minute <= 0:
             raise ValueError("requests_per_minute must be a positive integer")
@@ -134,11 +133,9 @@ class RateLimiter:
             settings.RATE_LIMIT_WINDOW_SECONDS / requests_per_minute if requests_per_minute else 0.0
         )
         self._on_wait = on_wait
-        self._clock = clock
         self._condition = threading.Condition()
         self._skew = _SkewEstimate()
         self._metered: bool | None = None  # None until an answer says whether the server meters us
-        self._limit: int | None = None
         self._budget = 0  # lower bound of the requests left in the current window
         self._capacity = 0  # the most requests a window has been seen to admit (Remaining + 1)
         self._window_reset: float | None = None  # the current window's `Reset` (server Unix time)
@@ -151,22 +148,17 @@ class RateLimiter:
         self._in_flight = 0
         self._next_send = 0.0  # earliest local time of the next request under our own cap
 
-    @property
-    def limit(self) -> int | None:
-        """The server's advertised per-window limit, once seen (for logs and tests)."""
-        return self._limit
-
     def acquire(self) -> Reservation:
         """Wait until a request fits the budget, reserve it, and return its reservation."""
         waited = 0.0
         with self._condition:
             while True:
-                now = self._clock()
+                now = time.time()
                 delay = self._delay(now)
                 if delay <= 0:
                     break
                 self._condition.wait(delay)
-                waited += self._clock() - now
+                waited += time.time() - now
             self._admit(now)
         if waited and self._on_wait:
             self._on_wait(waited)
@@ -209,7 +201,7 @@ class RateLimiter:
 
     def record(self, reservation: Reservation, headers: Mapping[str, str]) -> None:
         """Learn from a response's headers and release its reservation."""
-        received_at = self._clock()
+        received_at = time.time()
         with self._condition:
             self._in_flight -= 1
             date_header = headers.get("Date")
@@ -221,8 +213,6 @@ class RateLimiter:
                 self._metered = bool(self._metered)
             else:
                 self._metered = True
-                limit = _number_header(headers, "X-RateLimit-Limit")
-                self._limit = int(limit) if limit is not None else None
                 self._learn(int(remaining), reset, reservation.sent_at, received_at)
             self._condition.notify_all()
 
@@ -267,7 +257,7 @@ class RateLimiter:
             if self._ended_by_length:  # the estimate let a request in too early: stop trusting it
                 self._length.enabled = False
             if self._metered and retry_after is not None:
-                self._window_end = max(self._window_end or 0.0, self._clock() + retry_after)
+                self._window_end = max(self._window_end or 0.0, time.time() + retry_after)
 
     def cancel(self, reservation: Reservation) -> None:
         """Release a reservation whose request got no answer; its budget stays spent (it may have counted)."""
