@@ -140,40 +140,46 @@ def normalize(
     if LEGACY_TEXT_OWNER in table.column_names:
         owners = [record.get("owner") for record in rows]
         data[LEGACY_TEXT_OWNER] = convert([o if isinstance(o, str) else None for o in owners], "text")[0]
+    unknown_types: dict[str, int] = {}
     if table.name == "properties":
-        derived, unknown_types = typed_values(raw["type"], raw["value"], raw["display_unit"])
-        for name, values in derived.items():
-            if name == "value_date":
-                data[name] = parse_datetimes(values, "date")[0]
-            else:  # value_matrix arrives as JSON text already: store it as text, not re-encoded
-                logical = table.column(name).type
-                data[name] = convert(values, "text" if logical == "json" else logical)[0]
-        if unknown_types:
-            warnings.warn(
-                f"{endpoint}: kept {sum(unknown_types.values())} properties of unknown type "
-                f"{sorted(unknown_types)} with empty typed value columns",
-                UnknownPropertyTypeWarning,
-                stacklevel=2,
-            )
-    else:
-        unknown_types = None
+        unknown_types = _add_typed_values(data, raw, table, endpoint)
 
     for name, value in lineage_ids.items():
         data[name] = [value] * len(rows)
     data[EXTRA] = extras.column()
 
+    empty = [None] * len(rows)  # _synced_at and _removed_at: set by the warehouse
     frame = pd.DataFrame(
         {
-            column.name: pd.Series(data.get(column.name), dtype=DTYPES[column.type])
-            if column.name in data
-            else pd.Series([None] * len(rows), dtype=DTYPES[column.type])
+            column.name: pd.Series(data.get(column.name, empty), dtype=DTYPES[column.type])
             for column in table.columns
         }
     )
     frame = _last_of_duplicate_ids(frame, endpoint)
     if unknown_types:
-        frame.attrs["unknown_property_types"] = dict(unknown_types)
+        frame.attrs["unknown_property_types"] = unknown_types
     return frame
+
+
+def _add_typed_values(
+    data: dict[str, Any], raw: dict[str, list[Any]], table: Table, endpoint: str
+) -> dict[str, int]:
+    """Add the typed `value_*` columns of properties; warn about, and return the counts of, unknown types."""
+    derived, unknown_types = typed_values(raw["type"], raw["value"], raw["display_unit"])
+    for name, values in derived.items():
+        if name == "value_date":
+            data[name] = parse_datetimes(values, "date")[0]
+        else:  # value_matrix arrives as JSON text already: store it as text, not re-encoded
+            logical = table.column(name).type
+            data[name] = convert(values, "text" if logical == "json" else logical)[0]
+    if unknown_types:
+        warnings.warn(
+            f"{endpoint}: kept {sum(unknown_types.values())} properties of unknown type "
+            f"{sorted(unknown_types)} with empty typed value columns",
+            UnknownPropertyTypeWarning,
+            stacklevel=3,
+        )
+    return dict(unknown_types)
 
 
 def _last_of_duplicate_ids(frame: pd.DataFrame, endpoint: str) -> pd.DataFrame:
