@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import os
 
+import pandas as pd
+
 from poelis_pipelines import settings
 from poelis_pipelines.cli.output import EXIT_OK, Output
 from poelis_pipelines.cli.sync_command import apply_target_arguments, run_sync, warehouse_from_environment
@@ -20,7 +22,18 @@ SAMPLE_ROWS = 8
 QUERY_SNIPPET = (
     "\"import duckdb; print(duckdb.connect('data/warehouse.duckdb', read_only=True).sql('{query}'))\""
 )
-SAMPLE_COLUMNS = ("workspace_name", "product_name", "item_path", "property_name", "type", "value_text")
+SAMPLE_COLUMNS = ("workspace_name", "product_name", "item_path", "property_name", "property_type", "shown")
+
+
+def _shown_value(row: pd.Series[object]) -> str:
+    """The typed value as a person reads it: number and unit, text, date or matrix."""
+    if pd.notna(row["value_number"]):
+        unit = row["value_unit"] if pd.notna(row["value_unit"]) else ""
+        return f"{row['value_number']:g} {unit}".strip()
+    for column in ("value_text", "value_date", "value_matrix"):
+        if pd.notna(row[column]):
+            return str(row[column])
+    return ""
 
 
 def run_demo(args: argparse.Namespace, output: Output) -> int:
@@ -39,7 +52,8 @@ def run_demo(args: argparse.Namespace, output: Output) -> int:
         for table in TABLES:
             output.line(f"  {warehouse.schema}.{table:<24} {warehouse.row_count(table):>8}")
         sample = preview(warehouse, "property_values", SAMPLE_ROWS)
-        columns = [column for column in SAMPLE_COLUMNS if column in sample.columns] or list(sample.columns)
+        sample["shown"] = sample.apply(_shown_value, axis=1)
+        columns = list(SAMPLE_COLUMNS)
         output.line()
         output.line(f"A sample of {warehouse.schema}.property_values:")
         output.line(sample[columns].to_string(index=False, max_colwidth=32))

@@ -25,12 +25,12 @@ class Output:
     def error(self, text: str) -> None:
         print(f"error: {scrub(text)}", file=sys.stderr, flush=True)
 
-    def fail(self, error: BaseException, exit_code: int) -> int:
+    def fail(self, error: BaseException, exit_code: int, *, context: str = "") -> int:
         """Report an exception as one line (a scrubbed traceback too with --debug); return the exit code."""
         if self.debug:
             print(scrub("".join(traceback.format_exception(error))), file=sys.stderr, flush=True)
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        self.error(message)
+        self.error(f"{context}: {message}" if context else message)
         return exit_code
 
     @staticmethod

@@ -10,13 +10,12 @@ import os
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
 
 import dagster as dg
 
 from poelis_pipelines import settings
 from poelis_pipelines.defs.poelis import build_definitions
-from poelis_pipelines.defs.poelis.assets import FAILURE_KIND, SYNC_KEY_TAG
+from poelis_pipelines.defs.poelis.assets import FAILURE_KIND, NO_STEP_RETRIES_TAG, SYNC_KEY_TAG
 from poelis_pipelines.defs.poelis.keys import asset_key
 
 LEVELS_PER_WORKSPACE = ("products", "items", "properties")
@@ -98,23 +97,26 @@ def _failures_of(result: dg.ExecuteInProcessResult, label: str) -> list[RunFailu
 class Runner:
     """Executes the `poelis_sync` job in process, one run per workspace partition."""
 
-    # The client already retries each request; Dagster's step retries (minutes apart) suit the schedule,
-    # not a person waiting at a terminal.
-    RUN_CONFIG: ClassVar[dict[str, Any]] = {"execution": {"config": {"retries": {"disabled": {}}}}}
-
-    def __init__(self, instance: dg.DagsterInstance, sync_key: str | None = None) -> None:
+    def __init__(
+        self, instance: dg.DagsterInstance, sync_key: str | None = None, *, debug: bool = False
+    ) -> None:
         self.instance = instance
         self.job = build_definitions().resolve_job_def("poelis_sync")
         self.summary = SyncSummary(sync_key=sync_key or f"cli-{uuid.uuid4()}")
+        # The CLI reports progress and failures itself; Dagster's console log is for --debug.
+        self.run_config = {
+            "loggers": {"console": {"config": {"log_level": "DEBUG" if debug else "CRITICAL"}}}
+        }
 
     def _execute(self, label: str, assets: Sequence[str], partition_key: str | None = None) -> bool:
         result = self.job.execute_in_process(
             instance=self.instance,
-            run_config=self.RUN_CONFIG,
+            run_config=self.run_config,
             partition_key=partition_key,
             asset_selection=[asset_key(name) for name in assets],
             raise_on_error=False,
-            tags={SYNC_KEY_TAG: self.summary.sync_key, "poelis/trigger": "cli"},
+            # The client already retried each request and a person is waiting: no step retries minutes later.
+            tags={SYNC_KEY_TAG: self.summary.sync_key, NO_STEP_RETRIES_TAG: "true", "poelis/trigger": "cli"},
         )
         self.summary.absorb(result)
         failures = _failures_of(result, label)

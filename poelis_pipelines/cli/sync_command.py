@@ -36,10 +36,13 @@ def preflight(output: Output) -> int | None:
     """Refuse bad configuration before Dagster starts: the key, the base URL, the warehouse."""
     try:
         PoelisClient().close()
+    except ConfigurationError as error:
+        return output.fail(error, EXIT_CONFIG)
+    try:
         with warehouse_from_environment() as warehouse:
             warehouse.ensure()
-    except (ConfigurationError, WarehouseError) as error:
-        return output.fail(error, EXIT_CONFIG)
+    except WarehouseError as error:
+        return output.fail(error, EXIT_CONFIG, context="warehouse")
     return None
 
 
@@ -53,9 +56,11 @@ def run_sync(args: argparse.Namespace, output: Output) -> tuple[int, SyncSummary
         with warehouse_from_environment() as warehouse:
             return live_ids(warehouse, "workspaces")
 
-    runner = Runner(dagster_instance())
+    runner = Runner(dagster_instance(), debug=output.debug)
     with ProgressDisplay(output) as display:
-        summary = runner.sync(live_workspace_ids, only=args.workspaces, on_step=display.step)
+        summary = runner.sync(
+            live_workspace_ids, only=getattr(args, "workspaces", None), on_step=display.step
+        )
     output.line(format_summary(summary))
     for failure in summary.failures:
         output.error(f"{failure.label}: {failure.message}")

@@ -109,7 +109,17 @@ class PoelisClient:
         )
 
     def __repr__(self) -> str:
-        return f"PoelisClient(base_url={self.base_url!r}, api_key={fingerprint(self._api_key)!r})"
+        return f"PoelisClient(base_url={self.base_url!r}, api_key={self.key_fingerprint!r})"
+
+    @property
+    def key_fingerprint(self) -> str:
+        """The key as people may see it: its prefix and last characters, never the whole."""
+        return fingerprint(self._api_key)
+
+    @property
+    def advertised_rate_limit(self) -> int | None:
+        """`X-RateLimit-Limit` as the server last sent it; None until a response carried it."""
+        return self._limiter.advertised_limit
 
     def __enter__(self) -> PoelisClient:
         return self

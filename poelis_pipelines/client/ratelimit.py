@@ -136,6 +136,7 @@ class RateLimiter:
         self._condition = threading.Condition()
         self._skew = _SkewEstimate()
         self._metered: bool | None = None  # None until an answer says whether the server meters us
+        self._advertised_limit: int | None = None  # `X-RateLimit-Limit` as last sent (for people, not pacing)
         self._budget = 0  # lower bound of the requests left in the current window
         self._capacity = 0  # the most requests a window has been seen to admit (Remaining + 1)
         self._window_reset: float | None = None  # the current window's `Reset` (server Unix time)
@@ -147,6 +148,11 @@ class RateLimiter:
         self._probing = False  # a request is exploring a window whose budget is unknown
         self._in_flight = 0
         self._next_send = 0.0  # earliest local time of the next request under our own cap
+
+    @property
+    def advertised_limit(self) -> int | None:
+        """The server's `X-RateLimit-Limit` once seen; pacing relies on `Remaining`/`Reset`, not on it."""
+        return self._advertised_limit
 
     def acquire(self) -> Reservation:
         """Wait until a request fits the budget, reserve it, and return its reservation."""
@@ -209,6 +215,9 @@ class RateLimiter:
                 self._skew.observe(date_header, reservation.sent_at, received_at)
             remaining = _number_header(headers, "X-RateLimit-Remaining")
             reset = _number_header(headers, "X-RateLimit-Reset")
+            limit = _number_header(headers, "X-RateLimit-Limit")
+            if limit is not None:
+                self._advertised_limit = int(limit)
             if remaining is None or reset is None:
                 self._metered = bool(self._metered)
             else:

@@ -10,6 +10,7 @@ from client_helpers import assert_no_key
 
 from poelis_pipelines import settings
 from poelis_pipelines.client import AuthenticationError, ConfigurationError, PoelisClient
+from poelis_pipelines.fake_api import RateLimit
 
 WELL_FORMED_UNKNOWN_KEY = settings.API_KEY_PREFIX + "Zq3" * 14 + "x"
 
@@ -111,3 +112,19 @@ def test_repr_shows_a_fingerprint_only(fake_api: Any) -> None:
         text = repr(client)
     assert fake_api.api_key[-4:] in text
     assert_no_key(text)
+
+
+def test_the_fingerprint_and_advertised_limit_are_what_people_may_see(
+    fake_api: Any, make_client: Any
+) -> None:
+    fake_api.rate_limit = RateLimit(limit=120, burst=10, window=60.0)
+    client = make_client()
+    assert client.advertised_rate_limit is None, "nothing is known before the first answer"
+
+    next(iter(client.iter_workspaces()))
+
+    assert client.advertised_rate_limit == 120
+    assert client.key_fingerprint.startswith(settings.API_KEY_PREFIX)
+    assert client.key_fingerprint.endswith(fake_api.api_key[-4:])
+    assert fake_api.api_key not in client.key_fingerprint
+    assert client.key_fingerprint in repr(client)

@@ -28,7 +28,7 @@ from poelis_pipelines.defs.poelis.keys import SYNCED_TABLES, asset_key, workspac
 from poelis_pipelines.defs.poelis.metadata import materialization_metadata
 from poelis_pipelines.defs.poelis.resources import PoelisResource, WarehouseResource
 from poelis_pipelines.normalize import NormalizationError
-from poelis_pipelines.warehouse import Warehouse, WarehouseConfigError
+from poelis_pipelines.warehouse import WarehouseConfigError
 
 # The pool guards one organization's quota and, for an embedded DuckDB file, its single writer.
 # Failures that retrying cannot fix: the run stops at once with one clear sentence. Configuration errors (the
@@ -52,6 +52,9 @@ TRANSIENT_RETRY_POLICY = dg.RetryPolicy(
 )
 
 SYNC_KEY_TAG = "poelis/sync_key"
+# Set by runs whose caller is waiting (the CLI): a transient failure ends the step instead of being retried
+# minutes later by the RetryPolicy; the client has already retried each request.
+NO_STEP_RETRIES_TAG = "poelis/no_step_retries"
 
 
 def sync_key(context: dg.AssetExecutionContext) -> str:
@@ -61,18 +64,28 @@ def sync_key(context: dg.AssetExecutionContext) -> str:
 
 
 @contextmanager
-def permanent_errors_fail_fast() -> Iterator[None]:
-    """Configuration, auth and data-contract errors become a non-retried Failure, message scrubbed."""
+def failures_explained(context: dg.AssetExecutionContext) -> Iterator[None]:
+    """Turn errors into a `Failure` with one scrubbed sentence and a kind the CLI maps to an exit code.
+
+    Configuration and data-contract errors are never retried; transient ones are left to the RetryPolicy,
+    unless the run asks for no step retries.
+    """
     try:
         yield
     except CONFIGURATION_ERRORS as error:
-        raise dg.Failure(
-            description=scrub(str(error)), metadata={FAILURE_KIND: "configuration"}, allow_retries=False
-        ) from None
+        raise _failure(error, "configuration", allow_retries=False) from None
     except DATA_CONTRACT_ERRORS as error:
-        raise dg.Failure(
-            description=scrub(str(error)), metadata={FAILURE_KIND: "data"}, allow_retries=False
-        ) from None
+        raise _failure(error, "data", allow_retries=False) from None
+    except Exception as error:
+        if context.run.tags.get(NO_STEP_RETRIES_TAG):
+            raise _failure(error, "transient", allow_retries=False) from error
+        raise
+
+
+def _failure(error: Exception, kind: str, *, allow_retries: bool) -> dg.Failure:
+    return dg.Failure(
+        description=scrub(str(error)), metadata={FAILURE_KIND: kind}, allow_retries=allow_retries
+    )
 
 
 def _materialize(
@@ -83,26 +96,23 @@ def _materialize(
     run_level: Callable[..., sync.LevelResult],
     workspace_id: str | None,
 ) -> dg.MaterializeResult:
-    with permanent_errors_fail_fast():
-        warehouse: Warehouse = warehouse_resource.open()
-        try:
-            client = poelis.get_client()
-            key = sync_key(context)
-            if workspace_id is None:
-                result = run_level(client, warehouse, run_key=key)
-            else:
-                result = run_level(client, warehouse, workspace_id, run_key=key)
-            if result.scopes_resumed:
-                context.log.info(
-                    f"Resumed: {len(result.scopes_resumed)} scope(s) of {table} were committed earlier "
-                    "in this run and were not fetched again."
-                )
-            return dg.MaterializeResult(
-                metadata=materialization_metadata(warehouse, table, result, workspace_id),
-                check_results=check_results_for(warehouse, table, result, workspace_id),
+    # One connection for the whole step: the pool already makes this step the only writer.
+    with failures_explained(context), warehouse_resource.open() as warehouse, warehouse.session():
+        client = poelis.get_client()
+        key = sync_key(context)
+        if workspace_id is None:
+            result = run_level(client, warehouse, run_key=key)
+        else:
+            result = run_level(client, warehouse, workspace_id, run_key=key)
+        if result.scopes_resumed:
+            context.log.info(
+                f"Resumed: {len(result.scopes_resumed)} scope(s) of {table} were committed earlier "
+                "in this run and were not fetched again."
             )
-        finally:
-            warehouse.close()
+        return dg.MaterializeResult(
+            metadata=materialization_metadata(warehouse, table, result, workspace_id),
+            check_results=check_results_for(warehouse, table, result, workspace_id),
+        )
 
 
 ASSET_COMMON = {
@@ -173,12 +183,8 @@ def properties(
 )
 def analyst_views(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """The analyst-facing views (`property_values`, `item_tree`, `product_summary`) over the loaded tables."""
-    with permanent_errors_fail_fast():
-        opened = warehouse.open()
-        try:
-            created = opened.create_views()
-        finally:
-            opened.close()
+    with failures_explained(context), warehouse.open() as opened:
+        created = opened.create_views()
     return dg.MaterializeResult(metadata={"views": dg.MetadataValue.json(created)})
 
 
