@@ -787,16 +787,19 @@ def _big_text() -> str:
     return text[:_BIG_TEXT_BYTES]
 
 
-def generate_organization(seed: int = 0, scale: str = "small", *, name: str | None = None) -> FakeDataset:
-    """A realistic organization, identical for the same `seed` and `scale` (see `SCALES`)."""
-    if scale not in SCALES:
+def generate_organization(
+    seed: int = 0, scale: str | ScalePreset = "small", *, name: str | None = None
+) -> FakeDataset:
+    """A realistic organization, identical for the same `seed` and `scale` (a `SCALES` name or a preset)."""
+    if isinstance(scale, str) and scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
+    preset = SCALES[scale] if isinstance(scale, str) else scale
     rng = random.Random(f"organization:{seed}")
     dataset = FakeDataset(
         organization_id=random_uuid(rng),
         name=name or f"{_pick(rng, _ORGANIZATION_NAMES)} ({seed})",
         seed=seed,
-        scale=scale,
+        scale=scale if isinstance(scale, str) else "custom",
     )
-    _Generator(f"{seed}:{scale}", SCALES[scale], dataset, people=[], clock_ms=_START_MS).build()
+    _Generator(f"{seed}:{scale}", preset, dataset, people=[], clock_ms=_START_MS).build()
     return dataset

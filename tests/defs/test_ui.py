@@ -22,6 +22,7 @@ import pytest
 import requests
 
 from poelis_pipelines import settings
+from poelis_pipelines.fake_api import FakeOrganization, FakePoelisServer, ScalePreset, generate_organization
 from poelis_pipelines.warehouse import Warehouse
 from poelis_pipelines.warehouse.inspection import live_ids
 
@@ -77,6 +78,17 @@ def wait_until(condition: Any, deadline_seconds: float, what: str, poll_seconds:
     raise AssertionError(f"timed out after {deadline_seconds}s waiting for {what}")
 
 
+# Three small workspaces: a backfill of two of them leaves one out, and each run stays quick.
+THREE_WORKSPACES = ScalePreset(3, 2, (5, 10), (3, 6), 3, wide_items=0, wide_products=0)
+
+
+@pytest.fixture
+def fake_api() -> Iterator[FakePoelisServer]:
+    organization = FakeOrganization(generate_organization(11, THREE_WORKSPACES))
+    with FakePoelisServer([organization]) as server:
+        yield server
+
+
 @pytest.fixture
 def dagster_dev(fake_api: Any, tmp_path: Path) -> Iterator[tuple[str, Path, str]]:
     home = tmp_path / "dagster_home"
@@ -85,7 +97,7 @@ def dagster_dev(fake_api: Any, tmp_path: Path) -> Iterator[tuple[str, Path, str]
     warehouse_url = f"duckdb:///{tmp_path}/warehouse.duckdb"
     workspace_ids = [workspace["id"] for workspace in fake_api.dataset.workspaces]
     # The partitions exist before the daemon starts, so the sensor's first tick finds nothing new to sync.
-    with dg.DagsterInstance.from_ref(dg.InstanceRef.from_dir(str(home))) as instance:
+    with dg.DagsterInstance.from_config(str(home)) as instance:
         instance.add_dynamic_partitions(settings.WORKSPACE_PARTITIONS_NAME, workspace_ids)
     env = {key: value for key, value in os.environ.items() if not key.startswith("POELIS_")}
     env.update(
