@@ -109,8 +109,8 @@ def _merge_scope(
     *,
     run_key: str,
     scope: str,
-    fetch: Callable[[], list[Mapping[str, Any]]],
-    build_batches: Callable[[list[Mapping[str, Any]]], list[Batch]],
+    fetch: Callable[[str], list[Mapping[str, Any]]],
+    build_batches: Callable[[str, list[Mapping[str, Any]]], list[Batch]],
 ) -> None:
     """Fetch one complete scope, merge it in one transaction and record it in `sync_runs`.
 
@@ -121,9 +121,9 @@ def _merge_scope(
     before = client.stats.snapshot()
     warehouse.record_sync_run(run_key, result.table, scope, status="running", started_at=started_at)
     try:
-        records = fetch()
+        records = fetch(scope)
         # The merge records the scope as committed in the same transaction as its rows.
-        report = warehouse.merge(build_batches(records), synced_at=started_at, run_id=run_key)
+        report = warehouse.merge(build_batches(scope, records), synced_at=started_at, run_id=run_key)
     except Exception as error:
         warehouse.record_sync_run(
             run_key,
@@ -170,8 +170,8 @@ def _run_level(
             result,
             run_key=run_key,
             scope=scope,
-            fetch=lambda scope=scope: fetch(scope),
-            build_batches=lambda records, scope=scope: build_batches(scope, records),
+            fetch=fetch,
+            build_batches=build_batches,
         )
     result.http = _http_since(client, before)
     return result

@@ -25,15 +25,14 @@ QUERY_SNIPPET = (
 SAMPLE_COLUMNS = ("workspace_name", "product_name", "item_path", "property_name", "property_type", "shown")
 
 
-def _shown_value(row: pd.Series[object]) -> str:
-    """The typed value as a person reads it: number and unit, text, date or matrix."""
-    if pd.notna(row["value_number"]):
-        unit = row["value_unit"] if pd.notna(row["value_unit"]) else ""
-        return f"{row['value_number']:g} {unit}".strip()
+def shown_values(sample: pd.DataFrame) -> pd.Series:
+    """The typed value as a person reads it: number and unit, else text, date or matrix."""
+    number = sample["value_number"].astype("Float64").map(lambda value: f"{value:g}", na_action="ignore")
+    numeric = (number.astype("string") + " " + sample["value_unit"].astype("string").fillna("")).str.strip()
+    shown = numeric
     for column in ("value_text", "value_date", "value_matrix"):
-        if pd.notna(row[column]):
-            return str(row[column])
-    return ""
+        shown = shown.fillna(sample[column].astype("string"))
+    return shown.fillna("")
 
 
 def run_demo(args: argparse.Namespace, output: Output) -> int:
@@ -52,7 +51,7 @@ def run_demo(args: argparse.Namespace, output: Output) -> int:
         for table in TABLES:
             output.line(f"  {warehouse.schema}.{table:<24} {warehouse.row_count(table):>8}")
         sample = preview(warehouse, "property_values", SAMPLE_ROWS)
-        sample["shown"] = sample.apply(_shown_value, axis=1)
+        sample["shown"] = shown_values(sample)
         columns = list(SAMPLE_COLUMNS)
         output.line()
         output.line(f"A sample of {warehouse.schema}.property_values:")

@@ -80,7 +80,7 @@ class ProgressDisplay:
 def format_summary(summary: SyncSummary) -> str:
     """A fixed-width table per warehouse table: what the API returned and what the merge did."""
     headers = ("table", *SUMMARY_FIELDS)
-    rows = [headers]
+    rows: list[tuple[str, ...]] = [headers]
     for table in LEVEL_ORDER:
         if table in summary.tables:
             totals = summary.tables[table]
