@@ -64,3 +64,10 @@ WAREHOUSE_SCOPE_ALL = "*"  # sync_runs.scope of a table listed as a whole (works
 FAKE_API_HOST = "127.0.0.1"
 FAKE_API_PORT = 8765
 FAKE_API_DEFAULT_SCALE = "small"
+
+# --- Reliability (CLI resume and the one-sync-at-a-time lock; client retry knobs read at run time) ---
+ENV_MAX_ATTEMPTS = "POELIS_MAX_ATTEMPTS"
+ENV_BACKOFF_SECONDS = "POELIS_BACKOFF_SECONDS"
+CLI_SYNC_TABLE_NAME = "(cli sync)"  # sync_runs.table_name of the row recording a whole CLI sync
+CLI_RESUME_WINDOW_HOURS = 24  # a CLI sync interrupted longer ago than this is not resumed
+SYNC_LOCK_SUFFIX = ".sync-lock"  # lock file beside a file warehouse (DuckDB, SQLite) while a CLI sync runs

@@ -25,6 +25,9 @@ class Output:
     def error(self, text: str) -> None:
         print(f"error: {scrub(text)}", file=sys.stderr, flush=True)
 
+    def warning(self, text: str) -> None:
+        print(f"warning: {scrub(text)}", file=sys.stderr, flush=True)
+
     def fail(self, error: BaseException, exit_code: int, *, context: str = "") -> int:
         """Report an exception as one line (a scrubbed traceback too with --debug); return the exit code."""
         if self.debug:

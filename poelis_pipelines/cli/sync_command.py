@@ -1,16 +1,23 @@
-"""`poelis-pipelines sync`: validate the configuration, run the assets, print a summary."""
+"""`poelis-pipelines sync`: check the configuration, take the sync lock, resume or start, summarize."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import uuid
+import warnings
+from datetime import UTC, datetime
 
 from poelis_pipelines import settings
 from poelis_pipelines.cli.output import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, Output
 from poelis_pipelines.cli.progress import ProgressDisplay, format_summary
 from poelis_pipelines.cli.runner import Runner, SyncSummary, dagster_instance
+from poelis_pipelines.cli.sync_state import SyncLock, interrupted_sync, record_sync_end, record_sync_start
 from poelis_pipelines.client import ConfigurationError, PoelisClient
-from poelis_pipelines.warehouse import Warehouse, WarehouseError
+from poelis_pipelines.client.secrets import scrub
+from poelis_pipelines.defs.poelis.resources import number_from_environment
+from poelis_pipelines.normalize.errors import UnknownPropertyTypeWarning
+from poelis_pipelines.warehouse import Warehouse, WarehouseBusyError, WarehouseError
 from poelis_pipelines.warehouse.inspection import live_ids
 
 
@@ -32,34 +39,93 @@ def warehouse_from_environment() -> Warehouse:
     )
 
 
-def preflight(output: Output) -> int | None:
-    """Refuse bad configuration before Dagster starts: the key, the base URL, the warehouse."""
+def _warehouse_failure(output: Output, error: WarehouseError) -> int:
+    """A busy warehouse is worth a retry later (exit 1); any other warehouse problem is configuration (2)."""
+    exit_code = EXIT_FAILED if isinstance(error, WarehouseBusyError) else EXIT_CONFIG
+    return output.fail(error, exit_code, context="warehouse")
+
+
+def check_client_configuration(output: Output) -> int | None:
+    """Refuse a bad key, base URL or retry setting before Dagster starts."""
     try:
+        number_from_environment(settings.ENV_MAX_ATTEMPTS, settings.DEFAULT_MAX_ATTEMPTS)
+        number_from_environment(settings.ENV_BACKOFF_SECONDS, settings.DEFAULT_BACKOFF_SECONDS)
         PoelisClient().close()
     except ConfigurationError as error:
         return output.fail(error, EXIT_CONFIG)
+    return None
+
+
+def check_warehouse(output: Output) -> int | None:
+    """Create or migrate the tables now: an unusable warehouse fails in one line, before any request."""
     try:
         with warehouse_from_environment() as warehouse:
             warehouse.ensure()
     except WarehouseError as error:
-        return output.fail(error, EXIT_CONFIG, context="warehouse")
+        return _warehouse_failure(output, error)
     return None
 
 
-def run_sync(args: argparse.Namespace, output: Output) -> tuple[int, SyncSummary | None]:
-    apply_target_arguments(args)
-    exit_code = preflight(output)
-    if exit_code is not None:
-        return exit_code, None
+def preflight(output: Output) -> int | None:
+    """Refuse bad configuration before Dagster starts: the key, the base URL, the warehouse."""
+    return check_client_configuration(output) or check_warehouse(output)
+
+
+def _choose_sync_key(output: Output, fresh: bool) -> tuple[str, bool]:
+    """Resume the latest interrupted CLI sync of the last day unless `--fresh`; say so in one line."""
+    if not fresh:
+        with warehouse_from_environment() as warehouse:
+            interrupted = interrupted_sync(warehouse, datetime.now(UTC))
+        if interrupted is not None:
+            output.line(
+                f"resuming sync {interrupted.sync_key} (started {interrupted.started_at:%Y-%m-%d %H:%M} UTC, "
+                f"interrupted): {interrupted.committed_scopes} scope(s) already committed are not fetched "
+                "again; --fresh starts over"
+            )
+            return interrupted.sync_key, True
+    return f"cli-{uuid.uuid4()}", False
+
+
+def _run_assets(runner: Runner, args: argparse.Namespace, output: Output) -> SyncSummary:
+    """Run the assets; properties of a type this version does not know are kept, and said so on stderr."""
 
     def live_workspace_ids() -> list[str]:
         with warehouse_from_environment() as warehouse:
             return live_ids(warehouse, "workspaces")
 
-    runner = Runner(dagster_instance(), debug=output.debug)
-    with ProgressDisplay(output) as display:
-        summary = runner.sync(
-            live_workspace_ids, only=getattr(args, "workspaces", None), on_step=display.step
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UnknownPropertyTypeWarning)
+        with ProgressDisplay(output) as display:
+            summary = runner.sync(
+                live_workspace_ids, only=getattr(args, "workspaces", None), on_step=display.step
+            )
+    unknown_types = [
+        warning for warning in caught if issubclass(warning.category, UnknownPropertyTypeWarning)
+    ]
+    for message in dict.fromkeys(str(warning.message) for warning in unknown_types):
+        output.warning(message)
+    for warning in caught:
+        if warning not in unknown_types:  # everything else is shown as it would have been
+            warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
+    return summary
+
+
+def _sync_under_lock(args: argparse.Namespace, output: Output) -> tuple[int, SyncSummary | None]:
+    exit_code = check_warehouse(output)
+    if exit_code is not None:
+        return exit_code, None
+    sync_key, resumed = _choose_sync_key(output, fresh=getattr(args, "fresh", False))
+    with warehouse_from_environment() as warehouse:
+        record_sync_start(warehouse, sync_key, resumed=resumed)
+    runner = Runner(dagster_instance(), sync_key, debug=output.debug)
+    summary = _run_assets(runner, args, output)
+    first_failure = summary.failures[0] if summary.failures else None
+    with warehouse_from_environment() as warehouse:
+        record_sync_end(
+            warehouse,
+            sync_key,
+            succeeded=summary.succeeded,
+            error=scrub(f"{first_failure.label}: {first_failure.message}") if first_failure else None,
         )
     output.line(format_summary(summary))
     for failure in summary.failures:
@@ -67,6 +133,23 @@ def run_sync(args: argparse.Namespace, output: Output) -> tuple[int, SyncSummary
     if runner.configuration_failed():
         return EXIT_CONFIG, summary
     return (EXIT_OK if summary.succeeded else EXIT_FAILED), summary
+
+
+def run_sync(args: argparse.Namespace, output: Output) -> tuple[int, SyncSummary | None]:
+    """One sync at a time per warehouse schema: a second one exits 1 at once instead of waiting."""
+    apply_target_arguments(args)
+    exit_code = check_client_configuration(output)
+    if exit_code is not None:
+        return exit_code, None
+    try:
+        with warehouse_from_environment() as warehouse:  # validates the URL and the schema name
+            lock = SyncLock(
+                os.environ.get(settings.ENV_WAREHOUSE_URL) or settings.DEFAULT_WAREHOUSE_URL, warehouse.schema
+            )
+        with lock:
+            return _sync_under_lock(args, output)
+    except WarehouseError as error:
+        return _warehouse_failure(output, error), None
 
 
 def run_sync_command(args: argparse.Namespace, output: Output) -> int:

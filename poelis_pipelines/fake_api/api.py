@@ -15,6 +15,7 @@ as a gateway in front of the real service would do them:
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import threading
@@ -54,6 +55,9 @@ class RateLimit:
             raise ValueError(f"RateLimit needs limit >= 1, burst >= 0 and window >= 0, got {self}")
 
 
+CORRUPTIONS = ("not_json", "not_object", "missing_id")
+
+
 @dataclass(frozen=True)
 class Faults:
     """Misbehaviour to inject into authenticated, routed requests; probabilities are per request.
@@ -61,7 +65,10 @@ class Faults:
     Drawn in this order from one RNG seeded by `seed`: `drop_connection` (close the socket without a
     response), `error_500`, `error_503`, `error_429` (with `Retry-After: retry_after`), then `latency`
     (uniform seconds added) and `malformed_json` (a 200 whose body is cut in half). `ignore_offset`
-    serves the first page whatever the offset, to exercise client loop guards.
+    serves the first page whatever the offset, to exercise client loop guards. `corrupt_route` (a route
+    template such as `/v1/public/items`) breaks EVERY successful answer of that route the same way,
+    `corruption`: `not_json` (an HTML error page), `not_object` (the page's records as a bare JSON array) or
+    `missing_id` (the first record without its `id`), to exercise contract errors no retry can fix.
     """
 
     error_500: float = 0.0
@@ -72,6 +79,8 @@ class Faults:
     latency: tuple[float, float] = (0.0, 0.0)
     malformed_json: float = 0.0
     ignore_offset: bool = False
+    corrupt_route: str | None = None
+    corruption: str = "not_json"
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -85,6 +94,21 @@ class Faults:
             )
         if self.retry_after < 0:
             raise ValueError(f"Faults.retry_after must be >= 0 seconds, got {self.retry_after}")
+        if self.corruption not in CORRUPTIONS:
+            raise ValueError(f"Faults.corruption must be one of {CORRUPTIONS}, got {self.corruption!r}")
+
+
+def corrupt(body: bytes, corruption: str) -> bytes:
+    """A 2xx body broken as `Faults.corruption` says (see `Faults`)."""
+    if corruption == "not_json":
+        return b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+    decoded = json.loads(body)
+    records = decoded.get("items", [decoded]) if isinstance(decoded, dict) else decoded
+    if corruption == "not_object":
+        return json.dumps(records).encode()
+    if records:
+        records[0].pop("id", None)
+    return json.dumps(decoded).encode()
 
 
 @dataclass
@@ -345,7 +369,9 @@ class FakeApi:
                     self.faults.ignore_offset,
                 )
                 status, content = self._endpoint(route, call)
-                if malformed and status < 300:
+                if status < 300 and route_name == self.faults.corrupt_route:
+                    content = corrupt(content, self.faults.corruption)
+                elif malformed and status < 300:
                     content = content[: len(content) // 2]
         self.count(route_name, status)
         headers["X-Request-ID"] = str(uuid.uuid4())

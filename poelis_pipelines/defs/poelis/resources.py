@@ -6,7 +6,7 @@ import dagster as dg
 from pydantic import Field, PrivateAttr
 
 from poelis_pipelines import settings
-from poelis_pipelines.client import PoelisClient
+from poelis_pipelines.client import ConfigurationError, PoelisClient
 from poelis_pipelines.warehouse import Warehouse
 
 
@@ -15,6 +15,20 @@ def _read_key_file(path: str | None) -> str | None:
         return None
     with open(path, encoding="utf-8") as key_file:
         return key_file.read().strip()
+
+
+def number_from_environment(variable: str, default: float) -> float:
+    """A positive number from the environment (read when a run starts), else the default."""
+    raw = os.environ.get(variable, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if value <= 0:
+        raise ConfigurationError(f"${variable} must be a positive number, got {raw!r}")
+    return value
 
 
 class PoelisResource(dg.ConfigurableResource):  # type: ignore[type-arg]
@@ -38,7 +52,16 @@ class PoelisResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     timeout_seconds: float = Field(
         default=settings.DEFAULT_TIMEOUT_SECONDS, description="Per-request timeout."
     )
-    max_attempts: int = Field(default=settings.DEFAULT_MAX_ATTEMPTS, description="Attempts per request.")
+    max_attempts: int | None = Field(
+        default=None,
+        description=f"Attempts per request; default: ${settings.ENV_MAX_ATTEMPTS}, "
+        f"else {settings.DEFAULT_MAX_ATTEMPTS}.",
+    )
+    backoff_seconds: float | None = Field(
+        default=None,
+        description=f"First back-off between attempts (doubles each time); default: "
+        f"${settings.ENV_BACKOFF_SECONDS}, else {settings.DEFAULT_BACKOFF_SECONDS}.",
+    )
     max_concurrency: int = Field(
         default=settings.DEFAULT_MAX_CONCURRENCY, description="Parallel property requests."
     )
@@ -56,7 +79,10 @@ class PoelisResource(dg.ConfigurableResource):  # type: ignore[type-arg]
             self.api_key or _read_key_file(self.api_key_file),
             self.base_url,
             timeout=self.timeout_seconds,
-            max_attempts=self.max_attempts,
+            max_attempts=self.max_attempts
+            or int(number_from_environment(settings.ENV_MAX_ATTEMPTS, settings.DEFAULT_MAX_ATTEMPTS)),
+            backoff_seconds=self.backoff_seconds
+            or number_from_environment(settings.ENV_BACKOFF_SECONDS, settings.DEFAULT_BACKOFF_SECONDS),
             max_concurrency=self.max_concurrency,
             requests_per_minute=self.requests_per_minute,
             allow_insecure_http=self.allow_insecure_http,

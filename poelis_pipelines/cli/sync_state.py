@@ -1,0 +1,152 @@
+"""What makes a CLI sync safe to interrupt and to start twice: one sync at a time, and resume after a crash.
+
+A CLI sync records itself in `sync_runs` (table name `(cli sync)`, scope `*`): `running` when it starts,
+`success` or `failed` when it ends. A row still `running` (the process was killed) or `failed`, started within
+the last day, is an interrupted sync: the next CLI sync reuses its key, so the scopes it committed are skipped
+(the same mechanism as a Dagster re-execution). The lock is held for the whole sync, so a second sync cannot
+take over the key of one that is still running.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+
+import filelock
+import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
+
+from poelis_pipelines import settings
+from poelis_pipelines.warehouse import Warehouse, WarehouseBusyError, WarehouseReadOnlyError
+
+FILE_BACKENDS = ("duckdb", "sqlite")
+
+
+class SyncLock:
+    """Held for a whole CLI sync, so two syncs never write into the same warehouse schema at once.
+
+    A file warehouse (DuckDB, SQLite) gets a lock file beside it; PostgreSQL a session advisory lock on a
+    dedicated connection. Both vanish with the process, so `kill -9` never leaves a stale lock. Other
+    databases get no lock (their merges are still one transaction each).
+    """
+
+    def __init__(self, url: str, schema: str) -> None:
+        self._url = sa.make_url(url)
+        self._schema = schema
+        self._file_lock: filelock.BaseFileLock | None = None
+        self._connection: sa.Connection | None = None
+        self._engine: sa.Engine | None = None
+
+    def _lock_file(self) -> Path | None:
+        database = self._url.database or ""
+        if self._url.get_backend_name() not in FILE_BACKENDS or database in ("", ":memory:"):
+            return None
+        if database.startswith(":"):
+            return None
+        return Path(database + settings.SYNC_LOCK_SUFFIX)
+
+    def _advisory_key(self) -> int:
+        """Distinct from the per-merge transaction lock, so merges of this very sync never wait on it."""
+        digest = hashlib.sha256(f"poelis_pipelines:cli-sync:{self._schema}".encode()).digest()
+        return int.from_bytes(digest[:8], "big", signed=True)
+
+    def _busy(self, where: str) -> WarehouseBusyError:
+        return WarehouseBusyError(
+            f"another sync into {where} (schema {self._schema}) is running; wait for it to finish, then retry"
+        )
+
+    def __enter__(self) -> SyncLock:
+        lock_file = self._lock_file()
+        if lock_file is not None:
+            try:
+                lock_file.parent.mkdir(parents=True, exist_ok=True)
+                self._file_lock = filelock.FileLock(lock_file)
+                self._file_lock.acquire(timeout=0)
+            except filelock.Timeout:
+                raise self._busy(str(lock_file.with_suffix(""))) from None
+            except OSError as error:
+                raise WarehouseReadOnlyError(
+                    f"cannot create the lock file {lock_file} ({error.strerror})"
+                ) from error
+        elif self._url.get_backend_name() == "postgresql":
+            self._engine = sa.create_engine(self._url, poolclass=NullPool)
+            connection = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            locked = connection.execute(
+                sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": self._advisory_key()}
+            ).scalar_one()
+            if not locked:
+                connection.close()
+                raise self._busy(self._url.render_as_string(hide_password=True))
+            self._connection = connection
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        if self._file_lock is not None:
+            self._file_lock.release()
+        if self._connection is not None:
+            self._connection.close()  # ends the session, which releases its advisory lock
+        if self._engine is not None:
+            self._engine.dispose()
+
+
+@dataclass(frozen=True)
+class InterruptedSync:
+    """A CLI sync that never finished successfully: its key and how many scopes it committed."""
+
+    sync_key: str
+    started_at: datetime
+    committed_scopes: int
+
+
+def interrupted_sync(warehouse: Warehouse, now: datetime) -> InterruptedSync | None:
+    """The latest CLI sync of the last day, if it was killed or failed; None if it succeeded or is too old.
+
+    Only the latest counts: a success after a failure means there is nothing to resume.
+    """
+    latest = warehouse.query(
+        "SELECT run_id, status, started_at FROM {{schema}}.sync_runs "
+        "WHERE table_name = :marker AND started_at >= :since ORDER BY started_at DESC LIMIT 1",
+        {
+            "marker": settings.CLI_SYNC_TABLE_NAME,
+            "since": now - timedelta(hours=settings.CLI_RESUME_WINDOW_HOURS),
+        },
+    )
+    if latest.empty or latest.loc[0, "status"] == "success":
+        return None
+    sync_key = str(latest.loc[0, "run_id"])
+    committed = warehouse.query(
+        "SELECT COUNT(*) AS committed FROM {{schema}}.sync_runs "
+        "WHERE run_id = :key AND table_name <> :marker AND status = 'success'",
+        {"key": sync_key, "marker": settings.CLI_SYNC_TABLE_NAME},
+    )
+    started_at = latest.loc[0, "started_at"]
+    return InterruptedSync(
+        sync_key=sync_key,
+        started_at=started_at if isinstance(started_at, datetime) else now,
+        committed_scopes=int(committed["committed"].iloc[0]),
+    )
+
+
+def record_sync_start(warehouse: Warehouse, sync_key: str, *, resumed: bool) -> None:
+    """Mark the sync `running`; a resumed sync keeps its first start, so resuming never extends the window."""
+    warehouse.record_sync_run(
+        sync_key,
+        settings.CLI_SYNC_TABLE_NAME,
+        status="running",
+        started_at=None if resumed else datetime.now(UTC),
+    )
+
+
+def record_sync_end(warehouse: Warehouse, sync_key: str, *, succeeded: bool, error: str | None) -> None:
+    warehouse.record_sync_run(
+        sync_key,
+        settings.CLI_SYNC_TABLE_NAME,
+        status="success" if succeeded else "failed",
+        finished_at=datetime.now(UTC),
+        error=error,
+    )
