@@ -289,6 +289,11 @@ class PoelisClient:
         elif status == 429:
             advice = f"; retry after {retry_after:g} s" if retry_after is not None else ""
             summary = f"{endpoint} was rate limited (429 {code or ''}: {message}){advice} ({trace})."
+        elif status == 404 and endpoint.endswith("/workspaces"):  # the one route every key can list
+            summary = (
+                f"{endpoint} failed with 404 at {self.base_url}: no Poelis API answers there; check "
+                f"{settings.ENV_BASE_URL} (e.g. {settings.DEFAULT_BASE_URL}) ({trace})."
+            )
         else:
             summary = f"{endpoint} failed with {status} {code or ''}: {message} ({trace})."
         error_class = _ERROR_CLASSES.get(status, ServerError if status >= 500 else PoelisAPIError)
