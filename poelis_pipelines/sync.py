@@ -11,7 +11,7 @@ parent.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +20,7 @@ from poelis_pipelines import settings
 from poelis_pipelines.client import ClientStats, PoelisClient, StatsSnapshot
 from poelis_pipelines.client.secrets import scrub
 from poelis_pipelines.normalize import normalize
+from poelis_pipelines.tables import TABLES
 from poelis_pipelines.warehouse import Batch, MergeReport, Warehouse
 from poelis_pipelines.warehouse.inspection import live_ids
 
@@ -102,15 +103,39 @@ def _http_columns(client: PoelisClient, before: StatsSnapshot) -> dict[str, Any]
     }
 
 
+Records = list[Mapping[str, Any]]
+
+
+def _no_lineage(_scope: str) -> dict[str, str]:
+    return {}
+
+
+@dataclass(frozen=True)
+class _Level:
+    """One level of the hierarchy: its table, the scopes it lists completely, and how to list one."""
+
+    table: str
+    scopes: list[str]
+    fetch: Callable[[str], Records]
+    endpoint: Callable[[str], str]
+    """How a scope's listing is named in errors (e.g. a record without an id)."""
+    lineage: Callable[[str], dict[str, str]] = _no_lineage
+    """Ids the records do not carry but the table keeps for analysts (e.g. an item's workspace)."""
+
+    def batch(self, scope: str, records: Records) -> Batch:
+        table = TABLES[self.table]
+        frame = normalize(table.name, records, endpoint=self.endpoint(scope), **self.lineage(scope))
+        return Batch(table.name, frame, scope={table.scope_column: scope} if table.scope_column else {})
+
+
 def _merge_scope(
-    warehouse: Warehouse,
+    level: _Level,
     client: PoelisClient,
+    warehouse: Warehouse,
     result: LevelResult,
     *,
     run_key: str,
     scope: str,
-    fetch: Callable[[str], list[Mapping[str, Any]]],
-    build_batches: Callable[[str, list[Mapping[str, Any]]], list[Batch]],
 ) -> None:
     """Fetch one complete scope, merge it in one transaction and record it in `sync_runs`.
 
@@ -119,15 +144,15 @@ def _merge_scope(
     """
     started_at = _now()
     before = client.stats.snapshot()
-    warehouse.record_sync_run(run_key, result.table, scope, status="running", started_at=started_at)
+    warehouse.record_sync_run(run_key, level.table, scope, status="running", started_at=started_at)
     try:
-        records = fetch(scope)
+        records = level.fetch(scope)
         # The merge records the scope as committed in the same transaction as its rows.
-        report = warehouse.merge(build_batches(scope, records), synced_at=started_at, run_id=run_key)
+        report = warehouse.merge([level.batch(scope, records)], synced_at=started_at, run_id=run_key)
     except Exception as error:
         warehouse.record_sync_run(
             run_key,
-            result.table,
+            level.table,
             scope,
             status="failed",
             finished_at=_now(),
@@ -135,137 +160,85 @@ def _merge_scope(
             **_http_columns(client, before),
         )
         raise
-    warehouse.record_sync_run(run_key, result.table, scope, status="success", **_http_columns(client, before))
+    warehouse.record_sync_run(run_key, level.table, scope, status="success", **_http_columns(client, before))
     result.add(report)
     result.records_from_api += len(records)
     result.scopes_synced.append(scope)
-    PROGRESS.advance(result.table, len(records))
+    PROGRESS.advance(level.table, len(records))
 
 
-def _run_level(
-    table: str,
-    client: PoelisClient,
-    warehouse: Warehouse,
-    *,
-    run_key: str,
-    scopes: Iterable[str],
-    fetch: Callable[[str], list[Mapping[str, Any]]],
-    build_batches: Callable[[str, list[Mapping[str, Any]]], list[Batch]],
-) -> LevelResult:
+def _run_level(level: _Level, client: PoelisClient, warehouse: Warehouse, *, run_key: str) -> LevelResult:
     """Sync each scope of one level, skipping the scopes this run already committed."""
-    result = LevelResult(table=table)
+    result = LevelResult(table=level.table)
     before = client.stats.snapshot()
-    already_done = warehouse.completed_scopes(run_key, table)
-    scope_list = list(scopes)
-    PROGRESS.start(table, len(scope_list))
+    already_done = warehouse.completed_scopes(run_key, level.table)
+    PROGRESS.start(level.table, len(level.scopes))
     PROGRESS.client_stats = client.stats
-    for scope in scope_list:
+    for scope in level.scopes:
         if scope in already_done:
             result.scopes_resumed.append(scope)
-            PROGRESS.advance(table, 0)
+            PROGRESS.advance(level.table, 0)
             continue
-        _merge_scope(
-            warehouse,
-            client,
-            result,
-            run_key=run_key,
-            scope=scope,
-            fetch=fetch,
-            build_batches=build_batches,
-        )
+        _merge_scope(level, client, warehouse, result, run_key=run_key, scope=scope)
     result.http = _http_since(client, before)
     return result
 
 
 def sync_workspaces(client: PoelisClient, warehouse: Warehouse, *, run_key: str) -> LevelResult:
     """List every workspace the key can see; the whole table is one complete scope."""
-    return _run_level(
+    level = _Level(
         "workspaces",
-        client,
-        warehouse,
-        run_key=run_key,
         scopes=[settings.WAREHOUSE_SCOPE_ALL],
         fetch=lambda _scope: list(client.iter_workspaces()),
-        build_batches=lambda _scope, records: [
-            Batch("workspaces", normalize("workspaces", records, endpoint="GET /workspaces"), scope={})
-        ],
+        endpoint=lambda _scope: "GET /workspaces",
     )
+    return _run_level(level, client, warehouse, run_key=run_key)
 
 
 def sync_products(
     client: PoelisClient, warehouse: Warehouse, workspace_id: str, *, run_key: str
 ) -> LevelResult:
     """List a workspace's products; the workspace is the complete scope."""
-    return _run_level(
+    level = _Level(
         "products",
-        client,
-        warehouse,
-        run_key=run_key,
         scopes=[workspace_id],
         fetch=lambda scope: list(client.iter_products(scope)),
-        build_batches=lambda scope, records: [
-            Batch(
-                "products",
-                normalize("products", records, endpoint=f"GET /products?workspace_id={scope}"),
-                scope={"workspace_id": scope},
-            )
-        ],
+        endpoint=lambda scope: f"GET /products?workspace_id={scope}",
     )
+    return _run_level(level, client, warehouse, run_key=run_key)
 
 
 def sync_items(client: PoelisClient, warehouse: Warehouse, workspace_id: str, *, run_key: str) -> LevelResult:
     """List the items of each product the warehouse holds for the workspace, committing per product."""
-    return _run_level(
+    level = _Level(
         "items",
-        client,
-        warehouse,
-        run_key=run_key,
         scopes=live_ids(warehouse, "products", workspace_id=workspace_id),
         fetch=lambda product_id: list(client.iter_items(product_id, include_deleted=True)),
-        build_batches=lambda product_id, records: [
-            Batch(
-                "items",
-                normalize(
-                    "items",
-                    records,
-                    endpoint=f"GET /items?product_id={product_id}",
-                    workspace_id=workspace_id,
-                ),
-                scope={"product_id": product_id},
-            )
-        ],
+        endpoint=lambda product_id: f"GET /items?product_id={product_id}",
+        lineage=lambda _product_id: {"workspace_id": workspace_id},
     )
+    return _run_level(level, client, warehouse, run_key=run_key)
 
 
-def _properties_of_items(client: PoelisClient, item_ids: list[str]) -> Iterator[Mapping[str, Any]]:
-    for _item_id, records in client.fetch_properties_for_items(item_ids, include_deleted=True):
-        yield from records
+def _properties_of_items(client: PoelisClient, item_ids: list[str]) -> Records:
+    return [
+        record
+        for _item_id, records in client.fetch_properties_for_items(item_ids, include_deleted=True)
+        for record in records
+    ]
 
 
 def sync_properties(
     client: PoelisClient, warehouse: Warehouse, workspace_id: str, *, run_key: str
 ) -> LevelResult:
     """List the properties of every item of each product, committing one product's properties at a time."""
-    return _run_level(
+    level = _Level(
         "properties",
-        client,
-        warehouse,
-        run_key=run_key,
         scopes=live_ids(warehouse, "products", workspace_id=workspace_id),
-        fetch=lambda product_id: list(
-            _properties_of_items(client, live_ids(warehouse, "items", product_id=product_id))
+        fetch=lambda product_id: _properties_of_items(
+            client, live_ids(warehouse, "items", product_id=product_id)
         ),
-        build_batches=lambda product_id, records: [
-            Batch(
-                "properties",
-                normalize(
-                    "properties",
-                    records,
-                    endpoint=f"GET /properties (items of product {product_id})",
-                    product_id=product_id,
-                    workspace_id=workspace_id,
-                ),
-                scope={"product_id": product_id},
-            )
-        ],
+        endpoint=lambda product_id: f"GET /properties (items of product {product_id})",
+        lineage=lambda product_id: {"product_id": product_id, "workspace_id": workspace_id},
     )
+    return _run_level(level, client, warehouse, run_key=run_key)

@@ -131,46 +131,42 @@ def workspaces(
     return _materialize(context, "workspaces", poelis, warehouse, sync.sync_workspaces, None)
 
 
-@dg.asset(  # type: ignore[call-overload]
-    key=asset_key("products"),
-    deps=[asset_key("workspaces")],
-    partitions_def=workspace_partitions,
-    check_specs=check_specs_for("products"),
-    **ASSET_COMMON,
+def _workspace_level_asset(
+    table: str, parent: str, run_level: Callable[..., sync.LevelResult], description: str
+) -> dg.AssetsDefinition:
+    """A level below `workspaces`: partitioned by workspace id, synced by `run_level` for that workspace."""
+
+    @dg.asset(  # type: ignore[call-overload]
+        key=asset_key(table),
+        deps=[asset_key(parent)],
+        partitions_def=workspace_partitions,
+        check_specs=check_specs_for(table),
+        description=description,
+        **ASSET_COMMON,
+    )
+    def _level(
+        context: dg.AssetExecutionContext, poelis: PoelisResource, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult:
+        return _materialize(context, table, poelis, warehouse, run_level, context.partition_key)
+
+    return _level
+
+
+products = _workspace_level_asset(
+    "products", "workspaces", sync.sync_products, "The products of one workspace: what its teams design."
 )
-def products(
-    context: dg.AssetExecutionContext, poelis: PoelisResource, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
-    """The products of one workspace: what the engineering teams are designing."""
-    return _materialize(context, "products", poelis, warehouse, sync.sync_products, context.partition_key)
-
-
-@dg.asset(  # type: ignore[call-overload]
-    key=asset_key("items"),
-    deps=[asset_key("products")],
-    partitions_def=workspace_partitions,
-    check_specs=check_specs_for("items"),
-    **ASSET_COMMON,
+items = _workspace_level_asset(
+    "items",
+    "products",
+    sync.sync_items,
+    "The item trees (assemblies, parts) of every product in one workspace, committed product by product.",
 )
-def items(
-    context: dg.AssetExecutionContext, poelis: PoelisResource, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
-    """The item trees (assemblies, parts) of every product in one workspace, committed product by product."""
-    return _materialize(context, "items", poelis, warehouse, sync.sync_items, context.partition_key)
-
-
-@dg.asset(  # type: ignore[call-overload]
-    key=asset_key("properties"),
-    deps=[asset_key("items")],
-    partitions_def=workspace_partitions,
-    check_specs=check_specs_for("properties"),
-    **ASSET_COMMON,
+properties = _workspace_level_asset(
+    "properties",
+    "items",
+    sync.sync_properties,
+    "Every property value (numbers with units, text, dates, statuses, matrices, formulas) of one workspace.",
 )
-def properties(
-    context: dg.AssetExecutionContext, poelis: PoelisResource, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
-    """Every property value (numbers with units, text, dates, statuses, matrices, formulas)."""
-    return _materialize(context, "properties", poelis, warehouse, sync.sync_properties, context.partition_key)
 
 
 @dg.asset(
