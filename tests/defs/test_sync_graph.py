@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import pytest
 from sync_helpers import SyncTarget, comparable, expected_frames
 
+from poelis_pipelines.defs.poelis.keys import asset_key
 from poelis_pipelines.tables import TABLES
 
 
@@ -33,6 +36,14 @@ def test_full_sync_holds_exactly_the_fakes_data_and_a_rerun_changes_nothing(
         assert {table: warehouse.row_count(TABLES[table].history_name) for table in TABLES} == history_before
 
 
+def materialization_metadata(target: SyncTarget, table: str, partition: str) -> dict[str, Any]:
+    event = target.instance.get_latest_materialization_event(asset_key(table))
+    assert event is not None
+    assert event.asset_materialization is not None
+    assert event.asset_materialization.partition == partition
+    return dict(event.asset_materialization.metadata)
+
+
 def test_a_subset_of_workspace_partitions_touches_only_those_workspaces(
     duckdb_target: SyncTarget, api_environment: object
 ) -> None:
@@ -41,6 +52,14 @@ def test_a_subset_of_workspace_partitions_touches_only_those_workspaces(
     summary = duckdb_target.sync(only=[chosen])
     assert summary.succeeded, summary.failures
     assert summary.workspaces == [chosen]
+
+    metadata = materialization_metadata(duckdb_target, "items", partition=chosen)
+    assert metadata["dagster/table_name"].value == "poelis.items"
+    assert metadata["dagster/row_count"].value == summary.tables["items"]["inserted"]
+    column_names = [column.name for column in metadata["dagster/column_schema"].value.columns]
+    assert column_names == [column.name for column in TABLES["items"].columns]
+    assert metadata["http_requests"].value == summary.tables["items"]["http_requests"] > 0
+    assert "|" in metadata["preview"].value, "the preview is a Markdown table"
 
     expected = expected_frames(dataset, {chosen})
     with duckdb_target.warehouse() as warehouse:
