@@ -61,16 +61,17 @@ class SyncLock:
     def __enter__(self) -> SyncLock:
         lock_file = self._lock_file()
         if lock_file is not None:
-            try:
+            try:  # created first: filelock reports a file it cannot create as "held by someone else"
                 lock_file.parent.mkdir(parents=True, exist_ok=True)
-                self._file_lock = filelock.FileLock(lock_file)
+                lock_file.touch(exist_ok=True)
+            except OSError as error:
+                reason = "a file is in the way" if isinstance(error, FileExistsError) else error.strerror
+                raise WarehouseReadOnlyError(f"cannot create {lock_file} ({reason})") from error
+            self._file_lock = filelock.FileLock(lock_file)
+            try:
                 self._file_lock.acquire(timeout=0)
             except filelock.Timeout:
                 raise self._busy(str(lock_file.with_suffix(""))) from None
-            except OSError as error:
-                raise WarehouseReadOnlyError(
-                    f"cannot create the lock file {lock_file} ({error.strerror})"
-                ) from error
         elif self._url.get_backend_name() == "postgresql":
             self._engine = sa.create_engine(self._url, poolclass=NullPool)
             connection = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")

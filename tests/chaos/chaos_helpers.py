@@ -8,6 +8,7 @@ appears in no output, no file under the test's folder (DAGSTER_HOME, the DuckDB 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -29,6 +30,7 @@ from sync_helpers import comparable, expected_frames
 # Many retries, short back-off: the faults scenario survives 22% failing requests in seconds, not minutes.
 FAST_RETRIES = {settings.ENV_MAX_ATTEMPTS: "12", settings.ENV_BACKOFF_SECONDS: "0.02"}
 CLI_TIMEOUT_SECONDS = 240
+REPOSITORY_DAGSTER_YAML = Path(__file__).resolve().parents[2] / "dagster_home" / "dagster.yaml"
 WAIT_SECONDS = 60
 
 
@@ -156,6 +158,7 @@ def cli_environment(server: FakePoelisServer, folder: Path, url: str, schema: st
     env = {key: value for key, value in os.environ.items() if not key.startswith("POELIS_")}
     dagster_home = folder / "dagster_home"
     dagster_home.mkdir(exist_ok=True)
+    shutil.copy(REPOSITORY_DAGSTER_YAML, dagster_home)  # as `make` sets it up: the pool, no telemetry banner
     env.update(
         {
             settings.ENV_API_KEY: server.api_key,
