@@ -43,8 +43,10 @@ postgres:
 		pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start 2>/dev/null || true; \
 	fi
 
-bench: $(STAMP)
-	$(BIN)/python -m benchmarks
+# This package vs dlt, a naive script and a floor, on the fake API: writes and prints benchmarks/RESULTS.md
+# (~15 min on 2 cores; `make bench BENCH_ARGS=--quick` checks the harness in ~2 min).
+bench: $(STAMP) postgres
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 dev: $(STAMP)
 	$(BIN)/dagster dev -w workspace.yaml

@@ -43,7 +43,7 @@ def budget_use(limit: RateLimit, workers: int) -> dict[str, Any]:
     """
     per_window = limit.limit + limit.burst
     allowed = per_window / limit.window
-    ratios = []
+    ratios: list[float] = []
     with FakePoelisServer(seed=11, scale="tiny") as server:
         server.rate_limit = limit
         item_ids = [item["id"] for item in server.dataset.items]

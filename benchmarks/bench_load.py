@@ -189,6 +189,49 @@ def bench_peers(
     engine.dispose()
 
 
+def measure(rows: int, per_product: int, postgres_url: str | None) -> list[Result]:
+    """Every step on DuckDB, then on PostgreSQL unless `postgres_url` is None."""
+    results: list[Result] = []
+    start = time.perf_counter()
+    frames = list(product_frames(rows, per_product))
+    results.append(Result("normalize (incl. generating records)", rows, time.perf_counter() - start))
+    print(f"  normalized {rows} rows, peak RSS {peak_rss_mb():.0f} MB", file=sys.stderr)
+
+    with tempfile.TemporaryDirectory() as directory:
+        duckdb_url = f"duckdb:///{Path(directory) / 'bench.duckdb'}"
+        bench_merges("DuckDB: merge", duckdb_url, "per_merge", frames, results, session=False)
+        bench_merges("DuckDB: merge in session()", duckdb_url, "in_session", frames, results, session=True)
+        bench_peers("DuckDB", duckdb_url, "poelis", frames, results)
+    if postgres_url is not None:
+        schema = f"bench_{uuid.uuid4().hex[:8]}"
+        try:
+            bench_merges("PostgreSQL: merge", postgres_url, schema, frames, results, session=False)
+            bench_peers("PostgreSQL", postgres_url, schema, frames, results)
+        finally:
+            engine = sa.create_engine(postgres_url)
+            with engine.begin() as connection:
+                connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            engine.dispose()
+    return results
+
+
+PEERS = ("raw native insert", "raw native, a transaction per product")
+
+
+def ratios_to_raw(results: list[Result]) -> list[tuple[Result, list[float | None]]]:
+    """Each step with its time relative to the same backend's raw native peers (rows/s ratio)."""
+    by_step = {result.step: result for result in results}
+    rows = []
+    for result in results:
+        backend = result.step.split(":")[0]
+        ratios: list[float | None] = []
+        for peer in PEERS:
+            raw = by_step.get(f"{backend}: {peer}")
+            ratios.append(raw.rows_per_second / result.rows_per_second if raw else None)
+        rows.append((result, ratios))
+    return rows
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -201,39 +244,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skip-postgres", action="store_true")
     args = parser.parse_args(argv)
 
-    results: list[Result] = []
-    start = time.perf_counter()
-    frames = list(product_frames(args.rows, args.per_product))
-    results.append(Result("normalize (incl. generating records)", args.rows, time.perf_counter() - start))
-    print(f"  normalized {args.rows} rows, peak RSS {peak_rss_mb():.0f} MB", file=sys.stderr)
-
-    with tempfile.TemporaryDirectory() as directory:
-        duckdb_url = f"duckdb:///{Path(directory) / 'bench.duckdb'}"
-        bench_merges("DuckDB: merge", duckdb_url, "per_merge", frames, results, session=False)
-        bench_merges("DuckDB: merge in session()", duckdb_url, "in_session", frames, results, session=True)
-        bench_peers("DuckDB", duckdb_url, "poelis", frames, results)
-    if not args.skip_postgres:
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        try:
-            bench_merges("PostgreSQL: merge", args.postgres_url, schema, frames, results, session=False)
-            bench_peers("PostgreSQL", args.postgres_url, schema, frames, results)
-        finally:
-            engine = sa.create_engine(args.postgres_url)
-            with engine.begin() as connection:
-                connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-            engine.dispose()
-
-    by_step = {result.step: result for result in results}
+    results = measure(args.rows, args.per_product, None if args.skip_postgres else args.postgres_url)
     header = f"{'step':<50} {'rows':>9} {'seconds':>8} {'rows/s':>10} {'vs raw':>7} {'vs raw/product':>15}"
     print("\n" + header)
-    for result in results:
-        backend = result.step.split(":")[0]
-        ratios = []
-        for peer in ("raw native insert", "raw native, a transaction per product"):
-            raw = by_step.get(f"{backend}: {peer}")
-            ratios.append(f"{raw.rows_per_second / result.rows_per_second:.2f}x" if raw else "")
+    for result, ratios in ratios_to_raw(results):
+        shown = [f"{ratio:.2f}x" if ratio is not None else "" for ratio in ratios]
         speed = f"{result.seconds:>8.2f} {result.rows_per_second:>10,.0f}"
-        print(f"{result.step:<50} {result.rows:>9} {speed} {ratios[0]:>7} {ratios[1]:>15}")
+        print(f"{result.step:<50} {result.rows:>9} {speed} {shown[0]:>7} {shown[1]:>15}")
     print(f"\npeak RSS: {peak_rss_mb():.0f} MB (process high-water mark)")
 
 

@@ -1,0 +1,56 @@
+"""The fake Poelis API in its own process, so a measured sync's RSS and CPU are its own.
+
+    python -m benchmarks.fake_child --scale medium [--rate-limit 100 --burst 10 --window 5]
+
+It builds the whole dataset before it serves (the fake otherwise generates products lazily, on first
+listing, which would bill the generation to whichever peer runs first), then prints one JSON line: the base
+URL, the key, the entity counts and the fewest list requests a full crawl can make. On stdin it answers
+`counters` with the requests served since the last `counters` (by status), so the parent counts every
+peer's requests at the server, the same way for all of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from poelis_pipelines import settings
+from poelis_pipelines.fake_api import FakePoelisServer, RateLimit
+from tests.client.client_helpers import minimum_requests
+
+TABLES = ("workspaces", "products", "items", "properties")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", default="medium")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rate-limit", type=int, default=None)
+    parser.add_argument("--burst", type=int, default=settings.DEFAULT_RATE_LIMIT_BURST)
+    parser.add_argument("--window", type=float, default=settings.RATE_LIMIT_WINDOW_SECONDS)
+    args = parser.parse_args(argv)
+    limit = RateLimit(args.rate_limit, args.burst, args.window) if args.rate_limit is not None else None
+    with FakePoelisServer(seed=args.seed, scale=args.scale, rate_limit=limit) as server:
+        dataset = server.dataset
+        dataset.materialise()
+        counts = {table: len(list(getattr(dataset, table))) for table in TABLES}
+        ready = {
+            "base_url": server.base_url,
+            "api_key": server.api_key,
+            "counts": counts,
+            "minimum_requests": minimum_requests(dataset, page_size=settings.MAX_PAGE_SIZE),
+        }
+        print(json.dumps(ready), flush=True)
+        for line in sys.stdin:
+            if line.strip() == "counters":
+                by_status: dict[str, int] = {}
+                for (_route, status), count in server.counters.items():
+                    by_status[str(status)] = by_status.get(str(status), 0) + count
+                server.reset_counters()
+                print(json.dumps(by_status), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
