@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import requests
+import requests.auth
 from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
@@ -56,6 +57,20 @@ _ERROR_CLASSES: dict[int, type[PoelisAPIError]] = {
     422: ValidationError,
     429: RateLimitedError,
 }
+
+
+class _BearerAuth(requests.auth.AuthBase):
+    """Sets `Authorization: Bearer <key>` on each request; its repr never shows the key."""
+
+    def __init__(self, api_key: str) -> None:
+        self._api_key = api_key
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._api_key}"
+        return request
+
+    def __repr__(self) -> str:
+        return f"_BearerAuth({fingerprint(self._api_key)!r})"
 
 
 class PoelisClient:
@@ -100,9 +115,11 @@ class PoelisClient:
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max_concurrency, max_retries=0)
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
+        # As the session's auth, not a default header: requests then skips its per-request ~/.netrc lookup
+        # (measurable CPU per request), and a ~/.netrc entry can never replace the key.
+        self._session.auth = _BearerAuth(self._api_key)
         self._session.headers.update(
             {
-                "Authorization": f"Bearer {self._api_key}",
                 "Accept": "application/json",
                 "User-Agent": f"poelis-pipelines/{__version__}",
             }
