@@ -80,11 +80,11 @@ class Cli:
         return result
 
     def start(self, *args: str) -> subprocess.Popen[str]:
-        """A sync in the background; its output goes to files that outlive it (the leak check reads them)."""
+        """A command in the background; its output goes to files that outlive it (for the leak check)."""
         log = self.folder / f"background-{len(list(self.folder.glob('background-*')))}"
         with log.with_suffix(".out").open("w") as stdout, log.with_suffix(".err").open("w") as stderr:
             return subprocess.Popen(
-                [sys.executable, "-m", "poelis_pipelines", "sync", *args],
+                [sys.executable, "-m", "poelis_pipelines", *args],
                 env=self.env,
                 cwd=self.folder,
                 stdout=stdout,

@@ -24,7 +24,7 @@ def full_sync_requests(dataset: FakeDataset) -> int:
 
 def kill_after_requests(cli: Cli, requests: int) -> None:
     """Start a sync, `kill -9` it once the fake has served `requests` requests, and prove it was killed."""
-    process = cli.start()
+    process = cli.start("sync")
     wait_for(
         lambda: cli.server.total_requests >= requests or process.poll() is not None,
         f"{requests} requests served",
@@ -78,7 +78,7 @@ def test_a_sync_killed_inside_a_merge_transaction_rolls_back_and_resumes(
     postgres_cli.server.faults = Faults(latency=(0.002, 0.005))  # time to take the table lock between merges
     schema = postgres_cli.schema
     engine = sa.create_engine(postgres_url)
-    process = postgres_cli.start()
+    process = postgres_cli.start("sync")
     try:
         with engine.connect() as observer:
 
