@@ -7,6 +7,7 @@ workspace list is synced once, then each workspace partition in its own run, the
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,9 @@ from poelis_pipelines.defs.poelis.assets import FAILURE_KIND, NO_STEP_RETRIES_TA
 from poelis_pipelines.defs.poelis.keys import asset_key
 
 LEVELS_PER_WORKSPACE = ("products", "items", "properties")
+TRIGGER_TAG = "poelis/trigger"
+HOST_TAG = "poelis/host"
+PID_TAG = "poelis/pid"  # with the host: tells a killed CLI run from a live one
 SUMMARY_FIELDS = (
     "records_from_api",
     "inserted",
@@ -94,6 +98,44 @@ def _failures_of(result: dg.ExecuteInProcessResult, label: str) -> list[RunFailu
     return failures
 
 
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by another user
+        return True
+    return True
+
+
+def release_abandoned_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Mark failed, and free the pool slot of, every CLI run on this host whose process is gone.
+
+    A CLI process killed mid-step (`kill -9`, OOM, power loss) leaves its run STARTED and its `poelis_api`
+    pool slot taken; with no daemon to notice, every later sync would wait for that slot forever. Runs of
+    live processes (another sync into another warehouse) are left alone.
+    """
+    unfinished = instance.get_runs(
+        filters=dg.RunsFilter(
+            statuses=[
+                dg.DagsterRunStatus.NOT_STARTED,
+                dg.DagsterRunStatus.STARTING,
+                dg.DagsterRunStatus.STARTED,
+            ],
+            tags={TRIGGER_TAG: "cli", HOST_TAG: socket.gethostname()},
+        )
+    )
+    released = []
+    for run in unfinished:
+        pid = run.tags.get(PID_TAG, "")
+        if not pid.isdigit() or _process_alive(int(pid)):
+            continue
+        instance.report_run_failed(run, "the CLI process running it ended without finishing (killed?)")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        released.append(run.run_id)
+    return released
+
+
 class Runner:
     """Executes the `poelis_sync` job in process, one run per workspace partition."""
 
@@ -116,7 +158,13 @@ class Runner:
             asset_selection=[asset_key(name) for name in assets],
             raise_on_error=False,
             # The client already retried each request and a person is waiting: no step retries minutes later.
-            tags={SYNC_KEY_TAG: self.summary.sync_key, NO_STEP_RETRIES_TAG: "true", "poelis/trigger": "cli"},
+            tags={
+                SYNC_KEY_TAG: self.summary.sync_key,
+                NO_STEP_RETRIES_TAG: "true",
+                TRIGGER_TAG: "cli",
+                HOST_TAG: socket.gethostname(),
+                PID_TAG: str(os.getpid()),
+            },
         )
         self.summary.absorb(result)
         failures = _failures_of(result, label)
@@ -133,6 +181,7 @@ class Runner:
         on_step: Callable[[str], None] | None = None,
     ) -> SyncSummary:
         """Workspaces first (the partitions come from them), then each workspace, then the views."""
+        release_abandoned_runs(self.instance)
         if not self._execute("workspaces", ["workspaces"]):
             return self.summary
         available = list_workspaces()
