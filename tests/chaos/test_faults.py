@@ -28,6 +28,9 @@ def test_a_sync_under_heavy_faults_lands_exactly_the_fakes_data(duckdb_cli: Cli)
     assert result.returncode == 0, result.stdout + result.stderr
     faults = {status: count for (_, status), count in duckdb_cli.server.counters.items() if status != 200}
     assert sum(faults.values()) > 30, f"too few faults injected to prove anything: {faults}"
-    assert duckdb_cli.assert_matches_fake() > 1000
+    compared = duckdb_cli.assert_matches_fake()
+    assert compared > 1000
+    total = duckdb_cli.server.total_requests
+    print(f"faults survived: {sum(faults.values())} of {total} requests {faults}; {compared} rows compared")
     duckdb_cli.assert_history_consistent()
     duckdb_cli.assert_key_absent()
