@@ -103,9 +103,9 @@ class Cli:
 
     # --- the proofs every scenario ends with ---
 
-    def assert_matches_fake(self) -> int:
-        """Live rows equal the fake's records, table by table; returns the number of rows compared."""
-        expected = expected_frames(self.server.dataset)
+    def assert_matches_fake(self, workspace_ids: set[str] | None = None) -> int:
+        """Live rows equal the fake's records (of these workspaces), table by table; returns rows compared."""
+        expected = expected_frames(self.server.dataset, workspace_ids)
         compared = 0
         with self.warehouse() as warehouse:
             for table in TABLES:
