@@ -1,6 +1,6 @@
 """End-to-end syncs against the peers, each in its own process, the fake API in another.
 
-    python -m benchmarks.bench_sync [--quick]
+    used by `python -m benchmarks` (`make bench`)
 
 Every run copies the same organization (workspaces -> products -> items -> properties, soft-deleted
 included) from one fake API process into a fresh DuckDB file. Per run: wall time, requests the fake
@@ -21,7 +21,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -69,13 +68,15 @@ class FakeAPI:
             raise RuntimeError(f"the fake API did not start: {command}")
         self.info = FakeInfo(**json.loads(line))
 
-    def served_since_last_call(self) -> dict[str, int]:
-        """Requests the fake answered since the previous call, by HTTP status."""
+    def served_since_last_call(self) -> tuple[dict[str, int], float]:
+        """Requests the fake answered since the previous call, by HTTP status, and the seconds from the
+        first of them to the last."""
         assert self.process.stdin is not None
         assert self.process.stdout is not None
         self.process.stdin.write("counters\n")
         self.process.stdin.flush()
-        return {status: int(count) for status, count in json.loads(self.process.stdout.readline()).items()}
+        answer = json.loads(self.process.stdout.readline())
+        return {status: int(count) for status, count in answer["statuses"].items()}, float(answer["span"])
 
     def close(self) -> None:
         assert self.process.stdin is not None
@@ -98,6 +99,7 @@ class Run:
     seconds: float
     requests: int
     statuses: dict[str, int]
+    request_span: float  # seconds from the first request the fake served to the last
     peak_rss_mb: float
     cpu_seconds: float
     rows: dict[str, int] = field(default_factory=dict)
@@ -158,12 +160,13 @@ def run_peer(peer: str, fake: FakeAPI, workdir: Path) -> Run:
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise RuntimeError(f"{peer} failed ({process.returncode}): {stderr_path.read_text()[-2000:]}")
-    statuses = fake.served_since_last_call()
+    statuses, request_span = fake.served_since_last_call()
     return Run(
         peer=peer,
         seconds=seconds,
         requests=sum(statuses.values()),
         statuses=statuses,
+        request_span=request_span,
         peak_rss_mb=usage.ru_maxrss / 1024,
         cpu_seconds=usage.ru_utime + usage.ru_stime,
         rows=_count_rows(peer, database, stdout_path.read_text()),
@@ -214,7 +217,9 @@ class RateLimitedRun:
     burst: int
     window: float
     minimum_requests: int
-    run: Run
+    peer: str
+    run: Run | None
+    failure: str | None = None
 
     @property
     def allowed_rate(self) -> float:
@@ -225,23 +230,30 @@ class RateLimitedRun:
         return self.minimum_requests / self.allowed_rate
 
 
-def rate_limited_sync(scale: str, limit: int, burst: int, window: float, workdir: Path) -> RateLimitedRun:
-    """This package under a scaled quota window: requests and 429s counted by the fake."""
-    with fake_api(scale, (limit, burst, window)) as fake:
-        run = run_peer(OURS, fake, workdir)
-        if run.rows != fake.info.counts:
-            raise RuntimeError(f"the rate-limited sync wrote {run.rows}, the fake holds {fake.info.counts}")
-        return RateLimitedRun(scale, limit, burst, window, fake.info.minimum_requests, run)
+def rate_limited_sync(
+    scale: str, limit: int, burst: int, window: float, peers: tuple[str, ...], workdir: Path
+) -> list[RateLimitedRun]:
+    """Each peer under a scaled quota window, against its own fresh fake (so each starts on a new window).
 
-
-def _main() -> None:
-    quick = "--quick" in sys.argv
-    with tempfile.TemporaryDirectory() as directory:
-        info, summaries = full_sync("small" if quick else "medium", dict.fromkeys(PEERS, 1), Path(directory))
-        for summary in summaries:
-            print(summary.peer, summary.median("seconds"), summary.median("requests"), info.minimum_requests)
-        print(rate_limited_sync("tiny", 100, 10, 5.0, Path(directory)))
-
-
-if __name__ == "__main__":
-    _main()
+    Requests and 429s are counted by the fake. A peer other than this package that gives up (429s it does
+    not absorb) is reported as failed rather than stopping the benchmark.
+    """
+    results = []
+    for peer in peers:
+        with fake_api(scale, (limit, burst, window)) as fake:
+            minimum = fake.info.minimum_requests
+            try:
+                run = run_peer(peer, fake, workdir)
+            except RuntimeError as error:
+                if peer == OURS:
+                    raise
+                last_line = str(error).strip().splitlines()[-1][:200]
+                results.append(RateLimitedRun(scale, limit, burst, window, minimum, peer, None, last_line))
+                continue
+            if run.rows != fake.info.counts:
+                raise RuntimeError(
+                    f"{peer} wrote {run.rows} under the quota, the fake holds {fake.info.counts}"
+                )
+            results.append(RateLimitedRun(scale, limit, burst, window, minimum, peer, run))
+            print(f"  rate-limited {peer}: {run.seconds:.1f}s, {run.statuses}", file=sys.stderr)
+    return results

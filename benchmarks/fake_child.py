@@ -5,8 +5,8 @@
 It builds the whole dataset before it serves (the fake otherwise generates products lazily, on first
 listing, which would bill the generation to whichever peer runs first), then prints one JSON line: the base
 URL, the key, the entity counts and the fewest list requests a full crawl can make. On stdin it answers
-`counters` with the requests served since the last `counters` (by status), so the parent counts every
-peer's requests at the server, the same way for all of them.
+`counters` with the requests served since the last `counters` (by status) and the seconds from the first
+to the last of them, so the parent counts every peer's requests at the server, the same way for all.
 """
 
 from __future__ import annotations
@@ -14,12 +14,38 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
+import time
+from collections.abc import Callable
 
 from poelis_pipelines import settings
 from poelis_pipelines.fake_api import FakePoelisServer, RateLimit
 from tests.client.client_helpers import minimum_requests
 
 TABLES = ("workspaces", "products", "items", "properties")
+
+
+class RequestClock:
+    """When the first and the last request since the last reset were served (wraps the fake's counter)."""
+
+    def __init__(self, count: Callable[[str, int], None]) -> None:
+        self._count = count
+        self._lock = threading.Lock()
+        self.first: float | None = None
+        self.last: float | None = None
+
+    def __call__(self, route: str, status: int) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self.first = self.first if self.first is not None else now
+            self.last = now
+        self._count(route, status)
+
+    def span_and_reset(self) -> float:
+        with self._lock:
+            span = self.last - self.first if self.first is not None and self.last is not None else 0.0
+            self.first = self.last = None
+        return span
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     with FakePoelisServer(seed=args.seed, scale=args.scale, rate_limit=limit) as server:
         dataset = server.dataset
         dataset.materialise()
+        clock = RequestClock(server._api.count)
+        server._api.count = clock  # type: ignore[method-assign]
         counts = {table: len(list(getattr(dataset, table))) for table in TABLES}
         ready = {
             "base_url": server.base_url,
@@ -48,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
                 for (_route, status), count in server.counters.items():
                     by_status[str(status)] = by_status.get(str(status), 0) + count
                 server.reset_counters()
-                print(json.dumps(by_status), flush=True)
+                print(json.dumps({"statuses": by_status, "span": clock.span_and_reset()}), flush=True)
     return 0
 
 
