@@ -349,7 +349,13 @@ SYNC_RUNS = Table(
     description="One row per (run, table, scope) a sync merged: timing, outcome, API traffic and row counts.",
     columns=(
         Column("run_id", "text", "Id of the sync run (the Dagster run id).", "bookkeeping", nullable=False),
-        Column("table_name", "text", "Table the run merged.", "bookkeeping", nullable=False),
+        Column(
+            "table_name",
+            "text",
+            "Table the run merged, or '(cli sync)' for the row recording a whole CLI sync's outcome.",
+            "bookkeeping",
+            nullable=False,
+        ),
         Column(
             "scope",
             "text",

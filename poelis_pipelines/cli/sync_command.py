@@ -66,11 +66,6 @@ def check_warehouse(output: Output) -> int | None:
     return None
 
 
-def preflight(output: Output) -> int | None:
-    """Refuse bad configuration before Dagster starts: the key, the base URL, the warehouse."""
-    return check_client_configuration(output) or check_warehouse(output)
-
-
 def _choose_sync_key(output: Output, fresh: bool) -> tuple[str, bool]:
     """Resume the latest interrupted CLI sync of the last day unless `--fresh`; say so in one line."""
     if not fresh:

@@ -619,7 +619,7 @@ COMMENT ON TABLE "poelis"."sync_runs" IS 'One row per (run, table, scope) a sync
 
 COMMENT ON COLUMN "poelis"."sync_runs"."run_id" IS 'Id of the sync run (the Dagster run id).';
 
-COMMENT ON COLUMN "poelis"."sync_runs"."table_name" IS 'Table the run merged.';
+COMMENT ON COLUMN "poelis"."sync_runs"."table_name" IS 'Table the run merged, or ''(cli sync)'' for the row recording a whole CLI sync''s outcome.';
 
 COMMENT ON COLUMN "poelis"."sync_runs"."scope" IS 'Parent listed completely (workspace or product id), or ''*'' for all.';
 
