@@ -20,7 +20,12 @@ import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
 from poelis_pipelines import settings
-from poelis_pipelines.warehouse import Warehouse, WarehouseBusyError, WarehouseReadOnlyError
+from poelis_pipelines.warehouse import (
+    Warehouse,
+    WarehouseBusyError,
+    WarehouseReadOnlyError,
+    WarehouseUnavailableError,
+)
 
 FILE_BACKENDS = ("duckdb", "sqlite")
 
@@ -73,14 +78,19 @@ class SyncLock:
             except filelock.Timeout:
                 raise self._busy(str(lock_file.with_suffix(""))) from None
         elif self._url.get_backend_name() == "postgresql":
+            where = self._url.render_as_string(hide_password=True)
             self._engine = sa.create_engine(self._url, poolclass=NullPool)
-            connection = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-            locked = connection.execute(
-                sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": self._advisory_key()}
-            ).scalar_one()
+            try:
+                connection = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+                locked = connection.execute(
+                    sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": self._advisory_key()}
+                ).scalar_one()
+            except sa.exc.DBAPIError as error:
+                reason = str(error.orig).strip().splitlines()[0] if str(error.orig).strip() else "no answer"
+                raise WarehouseUnavailableError(f"cannot open the warehouse at {where} ({reason})") from error
             if not locked:
                 connection.close()
-                raise self._busy(self._url.render_as_string(hide_password=True))
+                raise self._busy(where)
             self._connection = connection
         return self
 
