@@ -122,3 +122,11 @@ def test_an_unknown_property_type_keeps_the_row_and_says_so_in_one_warning(duckd
     assert kept["type"] == "tensor"
     assert json.loads(kept["value"]) == record["value"]
     duckdb_cli.assert_key_absent()
+
+
+@pytest.mark.parametrize("variable", [settings.ENV_MAX_ATTEMPTS, settings.ENV_BACKOFF_SECONDS])
+def test_a_retry_setting_that_is_not_a_positive_number_is_exit_2(duckdb_cli: Cli, variable: str) -> None:
+    duckdb_cli.env[variable] = "-1"
+    line = the_error_line(duckdb_cli.run("sync"), 2)
+    assert variable in line
+    assert duckdb_cli.server.total_requests == 0
