@@ -138,7 +138,7 @@ def interrupted_sync(warehouse: Warehouse, now: datetime) -> InterruptedSync | N
     started_at = latest.loc[0, "started_at"]
     return InterruptedSync(
         sync_key=sync_key,
-        started_at=started_at if isinstance(started_at, datetime) else now,
+        started_at=started_at.astimezone(UTC) if isinstance(started_at, datetime) else now,
         committed_scopes=int(committed["committed"].iloc[0]),
     )
 
