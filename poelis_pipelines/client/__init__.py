@@ -7,6 +7,7 @@ from .client import PoelisClient
 from .errors import (
     AuthenticationError,
     ConfigurationError,
+    NoAPIAtBaseURLError,
     NotFoundError,
     PermissionDeniedError,
     PoelisAPIError,
@@ -26,6 +27,7 @@ __all__ = [
     "AuthenticationError",
     "ClientStats",
     "ConfigurationError",
+    "NoAPIAtBaseURLError",
     "NotFoundError",
     "PermissionDeniedError",
     "PoelisAPIError",

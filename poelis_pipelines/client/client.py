@@ -26,6 +26,7 @@ from poelis_pipelines import __version__, settings
 from .config import resolve_api_key, resolve_base_url
 from .errors import (
     AuthenticationError,
+    NoAPIAtBaseURLError,
     NotFoundError,
     PermissionDeniedError,
     PoelisAPIError,
@@ -314,6 +315,8 @@ class PoelisClient:
         else:
             summary = f"{endpoint} failed with {status} {code or ''}: {message} ({trace})."
         error_class = _ERROR_CLASSES.get(status, ServerError if status >= 500 else PoelisAPIError)
+        if status == 404 and endpoint.endswith("/workspaces"):
+            error_class = NoAPIAtBaseURLError
         fields: dict[str, Any] = {
             "status": status,
             "code": code,

@@ -47,6 +47,10 @@ class NotFoundError(PoelisAPIError):
     """404: the resource does not exist or is not visible to the key's organization."""
 
 
+class NoAPIAtBaseURLError(NotFoundError, ConfigurationError):
+    """404 on the workspace listing, the one route every key can read: the base URL is not a Poelis API."""
+
+
 class ValidationError(PoelisAPIError):
     """400 or 422: the request was well formed but its parameters were refused."""
 

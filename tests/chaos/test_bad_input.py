@@ -37,9 +37,9 @@ def rows(cli: Cli, table: str) -> int:
         return warehouse.row_count(table)
 
 
-def test_a_base_url_where_no_poelis_api_answers_names_the_setting(duckdb_cli: Cli) -> None:
+def test_a_base_url_where_no_poelis_api_answers_is_a_configuration_error(duckdb_cli: Cli) -> None:
     duckdb_cli.env[settings.ENV_BASE_URL] = f"{duckdb_cli.server.base_url}/not-the-api"
-    line = the_error_line(duckdb_cli.run("sync"), 1)
+    line = the_error_line(duckdb_cli.run("sync"), 2)
     assert settings.ENV_BASE_URL in line
     assert rows(duckdb_cli, "workspaces") == 0
     duckdb_cli.assert_key_absent()
