@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import uuid
 import warnings
 from datetime import UTC, datetime
 
@@ -15,7 +14,7 @@ from poelis_pipelines.cli.runner import Runner, SyncSummary, dagster_instance
 from poelis_pipelines.cli.sync_state import SyncLock, interrupted_sync, record_sync_end, record_sync_start
 from poelis_pipelines.client import ConfigurationError, PoelisClient
 from poelis_pipelines.client.secrets import scrub
-from poelis_pipelines.defs.poelis.resources import number_from_environment
+from poelis_pipelines.defs.poelis.resources import WarehouseResource, number_from_environment
 from poelis_pipelines.normalize.errors import UnknownPropertyTypeWarning
 from poelis_pipelines.warehouse import Warehouse, WarehouseBusyError, WarehouseError
 from poelis_pipelines.warehouse.inspection import live_ids
@@ -33,10 +32,9 @@ def apply_target_arguments(args: argparse.Namespace) -> None:
 
 
 def warehouse_from_environment() -> Warehouse:
-    return Warehouse(
-        os.environ.get(settings.ENV_WAREHOUSE_URL) or settings.DEFAULT_WAREHOUSE_URL,
-        os.environ.get(settings.ENV_WAREHOUSE_SCHEMA) or settings.DEFAULT_WAREHOUSE_SCHEMA,
-    )
+    """The warehouse the assets will write to, resolved exactly as `WarehouseResource` resolves it."""
+    target = WarehouseResource()
+    return Warehouse(target.resolved_url(), target.resolved_schema())
 
 
 def _warehouse_failure(output: Output, error: WarehouseError) -> int:
@@ -66,8 +64,8 @@ def check_warehouse(output: Output) -> int | None:
     return None
 
 
-def _choose_sync_key(output: Output, fresh: bool) -> tuple[str, bool]:
-    """Resume the latest interrupted CLI sync of the last day unless `--fresh`; say so in one line."""
+def _interrupted_sync_key(output: Output, fresh: bool) -> str | None:
+    """The latest interrupted CLI sync of the last day, to resume unless `--fresh`; said in one line."""
     if not fresh:
         with warehouse_from_environment() as warehouse:
             interrupted = interrupted_sync(warehouse, datetime.now(UTC))
@@ -77,8 +75,8 @@ def _choose_sync_key(output: Output, fresh: bool) -> tuple[str, bool]:
                 f"interrupted): {interrupted.committed_scopes} scope(s) already committed are not fetched "
                 "again; --fresh starts over"
             )
-            return interrupted.sync_key, True
-    return f"cli-{uuid.uuid4()}", False
+            return interrupted.sync_key
+    return None
 
 
 def _run_assets(runner: Runner, args: argparse.Namespace, output: Output) -> SyncSummary:
@@ -109,10 +107,11 @@ def _sync_under_lock(args: argparse.Namespace, output: Output) -> tuple[int, Syn
     exit_code = check_warehouse(output)
     if exit_code is not None:
         return exit_code, None
-    sync_key, resumed = _choose_sync_key(output, fresh=getattr(args, "fresh", False))
+    resumed_key = _interrupted_sync_key(output, fresh=getattr(args, "fresh", False))
+    runner = Runner(dagster_instance(), resumed_key, debug=output.debug)
+    sync_key = runner.summary.sync_key
     with warehouse_from_environment() as warehouse:
-        record_sync_start(warehouse, sync_key, resumed=resumed)
-    runner = Runner(dagster_instance(), sync_key, debug=output.debug)
+        record_sync_start(warehouse, sync_key, resumed=resumed_key is not None)
     summary = _run_assets(runner, args, output)
     first_failure = summary.failures[0] if summary.failures else None
     with warehouse_from_environment() as warehouse:
@@ -138,9 +137,7 @@ def run_sync(args: argparse.Namespace, output: Output) -> tuple[int, SyncSummary
         return exit_code, None
     try:
         with warehouse_from_environment() as warehouse:  # validates the URL and the schema name
-            lock = SyncLock(
-                os.environ.get(settings.ENV_WAREHOUSE_URL) or settings.DEFAULT_WAREHOUSE_URL, warehouse.schema
-            )
+            lock = SyncLock(WarehouseResource().resolved_url(), warehouse.schema)
         with lock:
             return _sync_under_lock(args, output)
     except WarehouseError as error:
