@@ -33,6 +33,8 @@ class Reservation:
     """One admitted request; its send time feeds the clock-skew estimate."""
 
     sent_at: float
+    probes_estimated_window: bool = False
+    """Sent into a new window whose start only the length estimate vouched for: a 429 on it disproves it."""
 
 
 class _SkewEstimate:
@@ -165,10 +167,12 @@ class RateLimiter:
                     break
                 self._condition.wait(delay)
                 waited += time.time() - now
+            # Decided now, not when the answer comes: by then another answer may have moved the window.
+            probes_estimated_window = bool(self._metered) and self._budget <= 0 and self._ended_by_length
             self._admit(now)
         if waited and self._on_wait:
             self._on_wait(waited)
-        return Reservation(sent_at=now)
+        return Reservation(sent_at=now, probes_estimated_window=probes_estimated_window)
 
     def _delay(self, now: float) -> float:
         """Seconds until the next request may go; 0 means now. Called with the lock held."""
@@ -263,7 +267,7 @@ class RateLimiter:
         self.record(reservation, headers)
         with self._condition:
             self._budget = 0
-            if self._ended_by_length:  # the estimate let a request in too early: stop trusting it
+            if reservation.probes_estimated_window:  # the estimate let it in too early: stop trusting it
                 self._length.enabled = False
             if self._metered and retry_after is not None:
                 self._window_end = max(self._window_end or 0.0, time.time() + retry_after)
