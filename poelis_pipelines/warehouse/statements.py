@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Literal
 
@@ -140,3 +141,21 @@ def annotation_statements(dialect: Dialect, schema: str = settings.DEFAULT_WAREH
 def ddl_statements(dialect: Dialect, schema: str = settings.DEFAULT_WAREHOUSE_SCHEMA) -> list[str]:
     """Every statement that creates the warehouse, idempotently, in order."""
     return create_statements(dialect, schema) + annotation_statements(dialect, schema)
+
+
+FINGERPRINT_TABLE = "_poelis_ddl"
+"""One row: the fingerprint of the DDL `Warehouse.ensure()` last applied (bookkeeping, not in `sql/ddl/`)."""
+
+
+def fingerprint_table_statement(dialect: Dialect, schema: str) -> str:
+    return (
+        f"CREATE TABLE IF NOT EXISTS {qualified(schema, FINGERPRINT_TABLE, dialect)} "
+        f"({quote('fingerprint')} {SQL_TYPES[dialect]['text']} NOT NULL)"
+    )
+
+
+def ddl_fingerprint(dialect: Dialect, schema: str) -> str:
+    """A digest of every statement `ensure()` runs: any change to a declaration (column, type, key, index,
+    description) changes it, so a warehouse recorded with the same digest needs no DDL."""
+    statements = [*ddl_statements(dialect, schema), fingerprint_table_statement(dialect, schema)]
+    return hashlib.sha256("\n;\n".join(statements).encode()).hexdigest()

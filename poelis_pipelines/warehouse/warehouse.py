@@ -29,12 +29,15 @@ from poelis_pipelines.warehouse.errors import (
 from poelis_pipelines.warehouse.identifiers import quote, validate_identifier
 from poelis_pipelines.warehouse.merge import TableCounts, merge_frame
 from poelis_pipelines.warehouse.statements import (
+    FINGERPRINT_TABLE,
     SQL_DIR,
     SQL_TYPES,
     Dialect,
     annotation_statements,
     create_statements,
+    ddl_fingerprint,
     dialect_of,
+    fingerprint_table_statement,
     qualified,
 )
 
@@ -180,7 +183,12 @@ class Warehouse:
     # --- schema ------------------------------------------------------------------------------------------
 
     def ensure(self) -> None:
-        """Create the schema and tables if missing and add declared columns that existing tables lack."""
+        """Create the schema and tables if missing, add declared columns that existing tables lack, annotate.
+
+        Every Dagster run calls it, and ~200 DDL statements plus a commit cost seconds on a populated DuckDB
+        file; so the DDL's fingerprint is recorded with it, and a warehouse that has every declared column and
+        the current fingerprint is left alone after one read.
+        """
         if self._duckdb_file:
             try:
                 self._duckdb_file.parent.mkdir(parents=True, exist_ok=True)
@@ -188,31 +196,72 @@ class Warehouse:
                 raise WarehouseReadOnlyError(
                     f"cannot create the directory of {self._duckdb_file} ({error.strerror})"
                 ) from error
+        fingerprint = ddl_fingerprint(self.dialect, self.schema)
+        if self._is_current(fingerprint):
+            return
         with self._transaction() as connection:
             for statement in create_statements(self.dialect, self.schema):
                 connection.exec_driver_sql(statement)
+            existing = self._existing_columns(connection)
             for table in all_tables():
-                existing = self._existing_columns(connection, table.name)
                 for column in table.columns:
-                    if column.name not in existing:
+                    if column.name not in existing.get(table.name, set()):
                         connection.exec_driver_sql(
                             f"ALTER TABLE {self._qualified(table.name)} ADD COLUMN {quote(column.name)} "
                             f"{SQL_TYPES[self.dialect][column.type]}"
                         )
             for statement in annotation_statements(self.dialect, self.schema):
                 connection.exec_driver_sql(statement)
+            connection.exec_driver_sql(fingerprint_table_statement(self.dialect, self.schema))
+            connection.exec_driver_sql(f"DELETE FROM {self._qualified(FINGERPRINT_TABLE)}")
+            connection.execute(
+                sa.text(
+                    f"INSERT INTO {self._qualified(FINGERPRINT_TABLE)} (fingerprint) VALUES (:fingerprint)"
+                ),
+                {"fingerprint": fingerprint},
+            )
 
-    def _existing_columns(self, connection: sa.Connection, table_name: str) -> set[str]:
+    def _is_current(self, fingerprint: str) -> bool:
+        """Whether the recorded DDL fingerprint is `fingerprint` and every declared table and column exists.
+
+        One query names every declared column in empty subqueries, so the database's binder checks them all:
+        a missing table or column fails it, which means "not current" (columns are qualified: SQLite reads an
+        unknown bare "name" as a string). Measured on a fresh DuckDB connection
+        to a populated file: ~7 ms, against ~30 ms for reading `information_schema` and ~50 ms for the same
+        probes as `NOT EXISTS` clauses.
+        """
+        probes = " ".join(
+            f"UNION ALL SELECT NULL FROM (SELECT {', '.join(f't.{quote(n)}' for n in table.column_names)} "
+            f"FROM {self._qualified(table.name)} AS t LIMIT 0) AS {quote(f'probe_{table.name}')}"
+            for table in all_tables()
+        )
+        try:
+            with self._transaction() as connection:
+                recorded = connection.exec_driver_sql(
+                    f"SELECT fingerprint FROM {self._qualified(FINGERPRINT_TABLE)} {probes}"
+                ).scalars()
+                return list(recorded) == [fingerprint]
+        except sa.exc.DBAPIError:
+            return False
+
+    def _existing_columns(self, connection: sa.Connection) -> dict[str, set[str]]:
+        """The column names of every table in the warehouse's schema, by table (one query)."""
         if self.dialect == "generic":
-            return {column["name"] for column in sa.inspect(connection).get_columns(table_name)}
+            inspector = sa.inspect(connection)
+            return {
+                name: {column["name"] for column in inspector.get_columns(name)}
+                for name in inspector.get_table_names()
+            }
         rows = connection.execute(
             sa.text(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = :schema "
-                "AND table_name = :table"
+                "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = :schema"
             ),
-            {"schema": self.schema, "table": table_name},
+            {"schema": self.schema},
         )
-        return {str(row[0]) for row in rows}
+        existing: dict[str, set[str]] = {}
+        for table_name, column_name in rows:
+            existing.setdefault(str(table_name), set()).add(str(column_name))
+        return existing
 
     def _qualified(self, table_name: str) -> str:
         return qualified(self.schema, table_name, self.dialect)

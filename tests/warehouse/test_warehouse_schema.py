@@ -6,6 +6,8 @@ import dataclasses
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,7 +16,7 @@ import sqlalchemy as sa
 from warehouse_helpers import PRODUCT_ID, WORKSPACE_ID, spec_examples
 
 from poelis_pipelines.normalize import normalize
-from poelis_pipelines.tables import PROPERTIES, TABLES
+from poelis_pipelines.tables import PROPERTIES, TABLES, WORKSPACES, Column
 from poelis_pipelines.warehouse import (
     Batch,
     TableCounts,
@@ -85,6 +87,88 @@ def test_ensure_is_idempotent_and_adds_a_newly_declared_column_without_losing_ro
         report = warehouse.merge([Batch("properties", frame, {"product_id": "p"})], synced_at=SYNCED)
         assert report.tables["properties"] == TableCounts(inserted=1, removed=1)
         assert warehouse.read_table("properties").set_index("id").loc["new", "value_unit"] == "kg"
+
+
+DDL_VERBS = ("CREATE", "ALTER", "COMMENT", "DROP", "INSERT", "UPDATE", "DELETE")
+
+
+@contextmanager
+def executed_statements() -> Iterator[list[str]]:
+    """Every statement any engine sends while the block runs."""
+    statements: list[str] = []
+
+    def record(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    sa.event.listen(sa.Engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(sa.Engine, "before_cursor_execute", record)
+
+
+def writes(statements: list[str]) -> list[str]:
+    return [statement for statement in statements if statement.lstrip().upper().startswith(DDL_VERBS)]
+
+
+def test_ensure_of_a_current_warehouse_only_reads(warehouse_url_and_schema: tuple[str, str]) -> None:
+    url, schema = warehouse_url_and_schema
+    with Warehouse(url, schema) as warehouse, executed_statements() as statements:
+        warehouse.ensure()
+        assert writes(statements), "the first ensure creates the tables"
+        statements.clear()
+        warehouse.ensure()
+    assert statements, "it looks"
+    assert writes(statements) == []
+    with Warehouse(url, schema) as warehouse, executed_statements() as statements:
+        warehouse.ensure()
+    assert writes(statements) == [], "the fingerprint is kept in the warehouse, not in the object"
+
+
+def test_ensure_restores_a_dropped_column_and_applies_a_changed_declaration(
+    warehouse_url_and_schema: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, schema = warehouse_url_and_schema
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    dialect = dialect_of(engine.dialect.name)
+    workspaces = qualified(schema, "workspaces", dialect)
+    with Warehouse(url, schema) as warehouse:
+        warehouse.ensure()
+        with engine.begin() as connection:
+            connection.exec_driver_sql(f'ALTER TABLE {workspaces} DROP COLUMN "name"')
+        with executed_statements() as statements:
+            warehouse.ensure()
+        assert any('ADD COLUMN "name"' in statement for statement in statements)
+
+        region = Column("region", "text", "Where the workspace's data lives.")
+        changed = dataclasses.replace(WORKSPACES, columns=(*WORKSPACES.columns, region))
+        monkeypatch.setitem(TABLES, "workspaces", changed)
+        warehouse.ensure()
+        with executed_statements() as statements:
+            warehouse.ensure()
+        assert writes(statements) == []
+    with engine.begin() as connection:
+        assert connection.exec_driver_sql(f'SELECT "name", "region" FROM {workspaces}').all() == []
+        history = qualified(schema, "workspaces_history", dialect)
+        assert connection.exec_driver_sql(f'SELECT "region" FROM {history}').all() == []
+    engine.dispose()
+
+
+@pytest.mark.parametrize("dialect", GENERATED_DIALECTS)
+def test_a_changed_description_is_annotated_again(
+    dialect: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    if dialect == "postgresql":
+        request.applymarker(pytest.mark.postgres)
+        url, schema = request.getfixturevalue("postgres_url"), request.getfixturevalue("postgres_schema")
+    else:
+        url, schema = request.getfixturevalue("duckdb_url"), "poelis"
+    with Warehouse(url, schema) as warehouse:
+        warehouse.ensure()
+        monkeypatch.setitem(TABLES, "workspaces", dataclasses.replace(WORKSPACES, description="Renamed."))
+        with executed_statements() as statements:
+            warehouse.ensure()
+    assert f"COMMENT ON TABLE {qualified(schema, 'workspaces', dialect)} IS 'Renamed.'" in statements  # type: ignore[arg-type]
 
 
 def test_views_and_example_queries_return_the_right_rows(view_warehouse: Warehouse) -> None:
