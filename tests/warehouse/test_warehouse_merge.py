@@ -235,6 +235,44 @@ def test_merge_records_completed_scopes_in_the_same_transaction(warehouse: Wareh
     assert runs.loc[("items", "prod-1"), "status"] == "success"
 
 
+def test_merge_finishes_the_running_scope_row_with_the_run_columns(warehouse: Warehouse) -> None:
+    started = datetime(2026, 3, 1, 1, 0, tzinfo=UTC)
+    warehouse.record_sync_run("r", "items", "prod-1", status="running", started_at=started)
+    cost = {"requests": 7, "retries": 1, "rate_limited": 2, "seconds_waited": 0.25, "finished_at": T1}
+    warehouse.merge([items_batch([item("a", "A")])], synced_at=started, run_id="r", run_columns=cost)
+    workspaces = normalize("workspaces", [{"id": "ws-1", "name": "W"}], endpoint="/v1/public/workspaces")
+    warehouse.merge(
+        [Batch("workspaces", workspaces, {})], synced_at=T1, run_id="r", run_columns={"started_at": T1}
+    )
+    runs = warehouse.read_table("sync_runs").set_index(["table_name", "scope"])
+    assert len(runs) == 2
+    done = runs.loc[("items", "prod-1")]
+    assert done["status"] == "success"
+    assert (done["started_at"], done["finished_at"], done["rows_inserted"]) == (started, T1, 1)
+    assert (done["requests"], done["retries"], done["rate_limited"], done["seconds_waited"]) == (
+        7,
+        1,
+        2,
+        0.25,
+    )
+    whole = runs.loc[("workspaces", "*")]
+    assert (whole["started_at"], whole["rows_inserted"], whole["status"]) == (T1, 1, "success")
+    assert pd.isna(whole["requests"])
+
+
+@pytest.mark.parametrize(
+    ("run_id", "run_columns", "message"),
+    [(None, {"requests": 1}, "need a run_id"), ("r", {"status": "failed"}, "not \\['status'\\]")],
+)
+def test_run_columns_are_checked_before_anything_is_written(
+    warehouse: Warehouse, run_id: str | None, run_columns: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(BatchError, match=message):
+        warehouse.merge([items_batch([item("a", "A")])], synced_at=T1, run_id=run_id, run_columns=run_columns)
+    assert warehouse.row_count("items") == 0
+    assert warehouse.row_count("sync_runs") == 0
+
+
 def test_record_sync_run_upserts_and_only_success_counts_as_completed(warehouse: Warehouse) -> None:
     started = datetime(2026, 3, 1, 1, 0, tzinfo=UTC)
     warehouse.record_sync_run("r", "properties", "prod-1", status="running", started_at=started, requests=3)
