@@ -79,17 +79,16 @@ def merge_frame(
             change = "CASE WHEN s.deleted IS TRUE AND t.deleted IS NOT TRUE THEN 'delete' ELSE 'update' END"
         else:
             change = "'update'"
+        in_scope = f"AND t.{quote(table.scope_column)} = :scope" if table.scope_column else ""
+        # pysqlite runs DDL outside the transaction, so a failed merge can leave the diff behind there.
         run(f"DROP TABLE IF EXISTS {diff}")
         run(
             f'CREATE TEMPORARY TABLE {diff} AS SELECT s."id" AS "id", CASE '
             "WHEN t.\"id\" IS NULL THEN 'new' "
             f"WHEN t.{quote(REMOVED_AT)} IS NOT NULL THEN 'reappeared' "
-            f"WHEN {changed} THEN {change} "
-            f'ELSE \'unchanged\' END AS "action" FROM {stage} AS s LEFT JOIN {target} AS t ON t."id" = s."id"'
-        )
-        in_scope = f"AND t.{quote(table.scope_column)} = :scope" if table.scope_column else ""
-        run(
-            f'INSERT INTO {diff} ("id", "action") SELECT t."id", \'remove\' FROM {target} AS t '
+            f"WHEN {changed} THEN {change} ELSE 'unchanged' END AS \"action\" "
+            f'FROM {stage} AS s LEFT JOIN {target} AS t ON t."id" = s."id" '
+            f"UNION ALL SELECT t.\"id\", 'remove' FROM {target} AS t "
             f"WHERE t.{quote(REMOVED_AT)} IS NULL {in_scope} "
             f'AND NOT EXISTS (SELECT 1 FROM {stage} AS s WHERE s."id" = t."id")'
         )
