@@ -1,6 +1,7 @@
 """Normalize + load synthetic properties into DuckDB and PostgreSQL, against peers measured in the same run.
 
     python -m benchmarks.bench_load [--rows 1000000] [--per-product 10000] [--postgres-url URL]
+        [--duckdb-query memory_limit=16GB]   # e.g. to compare against the warehouse's default memory limit
 
 Peers, on the same normalized frame and the same table DDL:
 * raw native: DuckDB `INSERT ... SELECT` from the registered Arrow table; PostgreSQL CSV `COPY` of the frame,
@@ -189,8 +190,8 @@ def bench_peers(
     engine.dispose()
 
 
-def measure(rows: int, per_product: int, postgres_url: str | None) -> list[Result]:
-    """Every step on DuckDB, then on PostgreSQL unless `postgres_url` is None."""
+def measure(rows: int, per_product: int, postgres_url: str | None, duckdb_query: str = "") -> list[Result]:
+    """Every step on DuckDB (`duckdb_query` appended to its URL), then on PostgreSQL unless it is None."""
     results: list[Result] = []
     start = time.perf_counter()
     frames = list(product_frames(rows, per_product))
@@ -198,7 +199,9 @@ def measure(rows: int, per_product: int, postgres_url: str | None) -> list[Resul
     print(f"  normalized {rows} rows, peak RSS {peak_rss_mb():.0f} MB", file=sys.stderr)
 
     with tempfile.TemporaryDirectory() as directory:
-        duckdb_url = f"duckdb:///{Path(directory) / 'bench.duckdb'}"
+        duckdb_url = f"duckdb:///{Path(directory) / 'bench.duckdb'}" + (
+            f"?{duckdb_query}" if duckdb_query else ""
+        )
         bench_merges("DuckDB: merge", duckdb_url, "per_merge", frames, results, session=False)
         bench_merges("DuckDB: merge in session()", duckdb_url, "in_session", frames, results, session=True)
         bench_peers("DuckDB", duckdb_url, "poelis", frames, results)
@@ -242,9 +245,11 @@ def main(argv: list[str] | None = None) -> None:
         "--postgres-url", default=os.environ.get(settings.ENV_TEST_POSTGRES_URL, DEFAULT_POSTGRES_URL)
     )
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--duckdb-query", default="", help="URL query for the DuckDB file, e.g. threads=1")
     args = parser.parse_args(argv)
 
-    results = measure(args.rows, args.per_product, None if args.skip_postgres else args.postgres_url)
+    postgres_url = None if args.skip_postgres else args.postgres_url
+    results = measure(args.rows, args.per_product, postgres_url, args.duckdb_query)
     header = f"{'step':<50} {'rows':>9} {'seconds':>8} {'rows/s':>10} {'vs raw':>7} {'vs raw/product':>15}"
     print("\n" + header)
     for result, ratios in ratios_to_raw(results):

@@ -44,6 +44,11 @@ from poelis_pipelines.warehouse.statements import (
 SyncStatus = Literal["running", "success", "failed"]
 RUN_COLUMNS = ("started_at", "finished_at", "requests", "retries", "rate_limited", "seconds_waited")
 """The `sync_runs` columns a caller may pass to `merge(run_columns=...)`; the merge sets the others."""
+DUCKDB_FILE_CONFIG = {"memory_limit": "200MB"}
+"""DuckDB settings of a warehouse file's connections. DuckDB's default memory limit is 80% of RAM, most of it
+buffer cache that a sync of one scope at a time never reuses: 200MB cut a CLI sync at `large` from ~573 to
+~484 MB peak RSS at no measurable time cost; larger work spills to `<file>.tmp`. In-memory databases keep
+the default, having nowhere to spill their tables to."""
 SCHEMA_TOKEN = "{{schema}}"
 """Placeholder for the quoted schema in `sql/views/*.sql` and `sql/queries/*.sql`."""
 
@@ -93,7 +98,10 @@ class Warehouse:
             ) from error
         self.display_url = self._url.render_as_string(hide_password=True)
         self._duckdb_file = self._duckdb_path()
-        options: dict[str, Any] = {"poolclass": NullPool} if self._duckdb_file else {"pool_pre_ping": True}
+        options: dict[str, Any] = {"pool_pre_ping": True}
+        if self._duckdb_file:
+            # The URL's query (`?memory_limit=1GB&threads=1`) overrides this config (duckdb-engine merges it).
+            options = {"poolclass": NullPool, "connect_args": {"config": dict(DUCKDB_FILE_CONFIG)}}
         try:
             self._engine = sa.create_engine(self._url, **options)
         except (sa.exc.NoSuchModuleError, sa.exc.ArgumentError, ImportError) as error:

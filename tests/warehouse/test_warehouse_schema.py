@@ -368,3 +368,12 @@ def test_a_duckdb_session_holds_the_file_until_it_ends(duckdb_url: str) -> None:
             assert held.returncode != 0
             assert "lock" in held.stderr.lower()
         assert subprocess.run(probe, capture_output=True, check=False).returncode == 0, "released after"
+
+
+@pytest.mark.parametrize(("query", "limit"), [("", "190.7 MiB"), ("?memory_limit=1GB", "953.6 MiB")])
+def test_duckdb_file_connections_have_a_bounded_memory_limit_the_url_overrides(
+    duckdb_url: str, query: str, limit: str
+) -> None:
+    with Warehouse(duckdb_url + query) as warehouse:
+        setting = warehouse.query("SELECT current_setting('memory_limit') AS memory_limit")
+    assert setting["memory_limit"].tolist() == [limit]
