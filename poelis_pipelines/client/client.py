@@ -14,12 +14,11 @@ import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlencode, urljoin, urlsplit
 
-import requests
-import requests.auth
-from requests.adapters import HTTPAdapter
+import urllib3
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from urllib3.exceptions import NewConnectionError
 
 from poelis_pipelines import __version__, settings
 
@@ -40,6 +39,7 @@ from .fanout import ordered_fan_out
 from .ratelimit import RateLimiter
 from .secrets import fingerprint, install_log_scrubbing, register_secret, scrub
 from .stats import ClientStats
+from .transport import Transport
 
 logger = logging.getLogger(__name__)
 
@@ -58,20 +58,6 @@ _ERROR_CLASSES: dict[int, type[PoelisAPIError]] = {
     422: ValidationError,
     429: RateLimitedError,
 }
-
-
-class _BearerAuth(requests.auth.AuthBase):
-    """Sets `Authorization: Bearer <key>` on each request; its repr never shows the key."""
-
-    def __init__(self, api_key: str) -> None:
-        self._api_key = api_key
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self._api_key}"
-        return request
-
-    def __repr__(self) -> str:
-        return f"_BearerAuth({fingerprint(self._api_key)!r})"
 
 
 class PoelisClient:
@@ -112,19 +98,14 @@ class PoelisClient:
         self._max_backoff_seconds = max_backoff_seconds
         self.stats = ClientStats()
         self._limiter = RateLimiter(requests_per_minute, on_wait=self.stats.record_wait)
-        self._session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max_concurrency, max_retries=0)
-        self._session.mount("https://", adapter)
-        self._session.mount("http://", adapter)
-        # As the session's auth, not a default header: requests then skips its per-request ~/.netrc lookup
-        # (measurable CPU per request), and a ~/.netrc entry can never replace the key.
-        self._session.auth = _BearerAuth(self._api_key)
-        self._session.headers.update(
-            {
-                "Accept": "application/json",
-                "User-Agent": f"poelis-pipelines/{__version__}",
-            }
-        )
+        headers = {
+            "Authorization": f"Bearer {self._api_key}",
+            "Accept": "application/json",
+            "User-Agent": f"poelis-pipelines/{__version__}",
+            **urllib3.make_headers(accept_encoding=True),
+        }
+        # One connection more than the fan-out threads: a listing may page on the caller's thread meanwhile.
+        self._transport = Transport(self.base_url, size=max_concurrency + 1, headers=headers, timeout=timeout)
 
     def __repr__(self) -> str:
         return f"PoelisClient(base_url={self.base_url!r}, api_key={self.key_fingerprint!r})"
@@ -146,7 +127,7 @@ class PoelisClient:
         self.close()
 
     def close(self) -> None:
-        self._session.close()
+        self._transport.close()
 
     # --- listings (paging hidden) -------------------------------------------------------------------------
 
@@ -250,51 +231,52 @@ class PoelisClient:
         return retrying(self._attempt, path, query)
 
     def _attempt(self, path: str, query: Mapping[str, str]) -> Any:
-        endpoint = f"GET {settings.API_PREFIX}{path}"
+        target = f"{settings.API_PREFIX}{path}"
+        endpoint = f"GET {target}"
         reservation = self._limiter.acquire()
         try:
-            response = self._session.get(
-                f"{self.base_url}{settings.API_PREFIX}{path}", params=dict(query), timeout=self.timeout
-            )
-        except requests.Timeout as error:
+            response = self._transport.get(f"{target}?{urlencode(query)}" if query else target)
+        except urllib3.exceptions.HTTPError as error:
             self._limiter.cancel(reservation)
             self.stats.record_failed_request()
-            raise TransportError(
-                f"{endpoint} got no answer within {self.timeout:g} s.", kind="timeout"
-            ) from error
-        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as error:
-            self._limiter.cancel(reservation)
-            self.stats.record_failed_request()
-            raise TransportError(
-                f"{endpoint} failed: the connection to {self.base_url} broke ({scrub(_first_line(error))}).",
-                kind="connection",
-            ) from error
+            raise self._transport_error(endpoint, error) from error
         except BaseException:  # anything else is a bug or an interrupt: free the reservation, then raise
             self._limiter.cancel(reservation)
             raise
-        self.stats.record_response(len(response.content))
-        logger.debug("%s -> %s (%d bytes)", endpoint, response.status_code, len(response.content))
-        if response.status_code == 429:
+        body = response.data
+        self.stats.record_response(len(body))
+        logger.debug("%s -> %s (%d bytes)", endpoint, response.status, len(body))
+        if response.status == 429:
             retry_after = _retry_after_seconds(response.headers)
             self.stats.record_rate_limited()
             self._limiter.throttled(reservation, response.headers, retry_after)
             raise self._api_error(response, endpoint, retry_after)
         self._limiter.record(reservation, response.headers)
-        if response.status_code >= 400:
+        if response.status >= 300:
             raise self._api_error(response, endpoint, None)
         try:
-            return json.loads(response.content)
+            return json.loads(body)
         except ValueError:
             raise ProtocolError(
-                f"{endpoint} answered {response.status_code} with a body that is not valid JSON "
+                f"{endpoint} answered {response.status} with a body that is not valid JSON "
                 f"(X-Request-ID {response.headers.get('X-Request-ID', 'absent')}).",
                 retryable=True,
             ) from None
 
+    def _transport_error(self, endpoint: str, error: urllib3.exceptions.HTTPError) -> TransportError:
+        """A timeout (connecting or reading), or a broken connection: refused, reset, TLS, proxy, bad body."""
+        # urllib3 derives NewConnectionError (refused, unresolvable) from ConnectTimeoutError, for history.
+        if isinstance(error, urllib3.exceptions.TimeoutError) and not isinstance(error, NewConnectionError):
+            return TransportError(f"{endpoint} got no answer within {self.timeout:g} s.", kind="timeout")
+        return TransportError(
+            f"{endpoint} failed: the connection to {self.base_url} broke ({scrub(_first_line(error))}).",
+            kind="connection",
+        )
+
     def _api_error(
-        self, response: requests.Response, endpoint: str, retry_after: float | None
+        self, response: urllib3.BaseHTTPResponse, endpoint: str, retry_after: float | None
     ) -> PoelisAPIError:
-        status = response.status_code
+        status = response.status
         code, message = _error_fields(response)
         request_id = response.headers.get("X-Request-ID")
         trace = f"X-Request-ID {request_id or 'absent'}"
@@ -307,6 +289,12 @@ class PoelisClient:
         elif status == 429:
             advice = f"; retry after {retry_after:g} s" if retry_after is not None else ""
             summary = f"{endpoint} was rate limited (429 {code or ''}: {message}){advice} ({trace})."
+        elif status < 400:  # a redirect is never followed: the key must go to the configured host only
+            summary = (
+                f"{endpoint} was redirected ({status}) to {_redirect_target(self.base_url, response)}; the "
+                f"client follows no redirect, so the key goes to {self.base_url} only: if the API moved, set "
+                f"{settings.ENV_BASE_URL} to its new address ({trace})."
+            )
         elif status == 404 and endpoint.endswith("/workspaces"):  # the one route every key can list
             summary = (
                 f"{endpoint} failed with 404 at {self.base_url}: no Poelis API answers there; check "
@@ -389,10 +377,10 @@ def _retry_cause(error: BaseException) -> str | None:
     return None
 
 
-def _error_fields(response: requests.Response) -> tuple[str | None, str]:
+def _error_fields(response: urllib3.BaseHTTPResponse) -> tuple[str | None, str]:
     """`(code, message)` from a `{error, message, details}` body or FastAPI's `{"detail": ...}`."""
     try:
-        body = json.loads(response.content)
+        body = json.loads(response.data)
     except ValueError:
         body = None
     code: str | None = None
@@ -407,6 +395,18 @@ def _error_fields(response: requests.Response) -> tuple[str | None, str]:
         if isinstance(details, dict) and details:
             message += " (" + ", ".join(f"{name}: {value}" for name, value in details.items()) + ")"
     return code, message or response.reason or "no message"
+
+
+def _redirect_target(base_url: str, response: urllib3.BaseHTTPResponse) -> str:
+    """The origin a redirect points at (`scheme://host[:port]`), a relative location resolved."""
+    location = response.headers.get("Location")
+    if not location:
+        return "nowhere (no Location header)"
+    try:
+        parts = urlsplit(urljoin(base_url + "/", location))
+    except ValueError:
+        return "a malformed Location"
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"  # without any credentials in it
 
 
 def _detail_text(detail: Any) -> str:

@@ -12,11 +12,23 @@ from client_helpers import FULL_KEY, ClientFactory
 from poelis_pipelines import settings
 from poelis_pipelines.client import PoelisClient
 
+# Read by the client's transport: a developer's proxy or CA bundle must not change what the tests reach.
+PROXY_VARIABLES = [f"{scheme}_proxy" for scheme in ("http", "https", "all", "no")]
+TRANSPORT_VARIABLES = [
+    *PROXY_VARIABLES,
+    *(name.upper() for name in PROXY_VARIABLES),
+    "REQUESTS_CA_BUNDLE",
+    "SSL_CERT_FILE",
+    "CURL_CA_BUNDLE",
+]
+
 
 @pytest.fixture(autouse=True)
 def clean_key_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test sees the developer's own POELIS_* variables."""
+    """No test sees the developer's own POELIS_* variables, proxies or CA bundle."""
     for name in (settings.ENV_API_KEY, settings.ENV_API_KEY_FILE, settings.ENV_BASE_URL):
+        monkeypatch.delenv(name, raising=False)
+    for name in TRANSPORT_VARIABLES:
         monkeypatch.delenv(name, raising=False)
 
 

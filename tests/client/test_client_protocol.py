@@ -7,28 +7,15 @@ import math
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from client_helpers import ScriptedServer, serve
 
 from poelis_pipelines import settings
-from poelis_pipelines.client import PoelisClient, ProtocolError, ValidationError
+from poelis_pipelines.client import PoelisAPIError, PoelisClient, ProtocolError, ValidationError
 
 KEY = settings.API_KEY_PREFIX + "protocolTestKey_" + "p" * 24
-
-
-class ScriptedServer(ThreadingHTTPServer):
-    """Answers every GET with the next scripted `(status, body)`; records the requests' headers."""
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), ScriptedHandler)
-        self.script: list[tuple[int, bytes]] = []
-        self.seen_headers: list[dict[str, str]] = []
-
-    def answer(self) -> tuple[int, dict[str, str], bytes]:
-        status, body = self.script.pop(0)
-        return status, {}, body
 
 
 class AlignedWindowServer(ScriptedServer):
@@ -60,29 +47,15 @@ class AlignedWindowServer(ScriptedServer):
         return status, headers, json.dumps({"id": f"r{used}"}).encode()
 
 
-class ScriptedHandler(BaseHTTPRequestHandler):
-    server: ScriptedServer
+class RedirectingServer(ScriptedServer):
+    """Answers every GET with a redirect to `location`, as a moved or hijacked API might."""
 
-    def do_GET(self) -> None:
-        self.server.seen_headers.append(dict(self.headers))
-        status, headers, body = self.server.answer()
-        self.send_response(status)  # also sends a Date header, as real servers do
-        for name, value in {"Content-Type": "application/json", **headers}.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+    def __init__(self, location: str) -> None:
+        super().__init__()
+        self.location = location
 
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-def serve(server: ScriptedServer) -> Iterator[ScriptedServer]:
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    def answer(self) -> tuple[int, dict[str, str], bytes]:
+        return 302, {"Location": self.location, "X-Request-ID": "req-redirect"}, b""
 
 
 @pytest.fixture
@@ -159,3 +132,24 @@ def test_pacing_copes_with_clock_aligned_windows() -> None:
         assert len(results) == 120
         assert server.statuses.count(429) <= 1
         assert 429 not in server.statuses[len(server.statuses) // 2 :]
+
+
+@pytest.mark.parametrize("relative", [False, True])
+def test_a_redirect_is_reported_never_followed(scripted: ScriptedServer, relative: bool) -> None:
+    """A redirect to another host must not receive the key, so none is followed, even to the same host."""
+    host, port = scripted.server_address[:2]
+    elsewhere = f"http://{host!s}:{port}"
+    location = "/v1/public/workspaces?moved=1" if relative else f"{elsewhere}/v1/public/workspaces?limit=200"
+    for redirecting in serve(RedirectingServer(location)):
+        with client_of(redirecting, max_attempts=3) as client, pytest.raises(PoelisAPIError) as raised:
+            list(client.iter_workspaces())
+
+        own_host, own_port = redirecting.server_address[:2]
+        target = f"http://{own_host!s}:{own_port}" if relative else elsewhere
+        assert f"redirected (302) to {target};" in str(raised.value)
+        assert "follows no redirect" in str(raised.value)
+        assert raised.value.status == 302
+        assert raised.value.request_id == "req-redirect"
+        assert len(redirecting.seen_headers) == 1, "a redirect is not worth a retry"
+        assert client.stats.requests == 1
+    assert scripted.seen_headers == [], "the redirect target never heard from the client"
