@@ -4,20 +4,26 @@
 
 1. requests a full crawl makes vs the fewest possible (goal 1.00);
 2. request rate achieved under a scaled rate-limit window vs the rate the window allows (goal >= 0.95);
-3. crawl throughput with rate limiting off, with 1, 4 and 8 workers, on loopback and with simulated latency.
+3. crawl throughput with rate limiting off, with 1, 4 and 8 workers, on loopback and with simulated latency;
+4. the client's CPU time per request (the fake in another process), listing and fanning out.
 
-The fake runs in this process (threads), so on 2 cores it competes with the client for the CPU: the
+In 1-3 the fake runs in this process (threads), so on 2 cores it competes with the client for the CPU: the
 throughput figures are lower bounds, comparable with each other within one run.
 """
 
 from __future__ import annotations
 
+import statistics
 import time
+from collections.abc import Callable
 from typing import Any
 
+from benchmarks.bench_sync import fake_api
 from poelis_pipelines.client import PoelisClient
 from poelis_pipelines.fake_api import FakePoelisServer, Faults, RateLimit
 from tests.client.client_helpers import crawl, expected, minimum_requests
+
+CPU_REPETITIONS = 5
 
 WARM_UP_WINDOWS = 3  # the first window's random phase and the learning of the window length
 WINDOWS = 5  # then the steady state
@@ -80,6 +86,28 @@ def throughput(workers: int, latency: tuple[float, float]) -> dict[str, Any]:
     }
 
 
+def cpu_per_request(scale: str) -> dict[str, list[float]]:
+    """CPU milliseconds of this process per request, per repetition: 300 workspace listings, and the
+    properties of 400 items fanned out over the default workers. Only the client runs here."""
+    with fake_api(scale) as fake, client_for(fake.info) as client:
+        product_id = next(client.iter_products(next(client.iter_workspaces())["id"]))["id"]
+        item_ids = [item["id"] for item in client.iter_items(product_id)]
+        items = [item_ids[index % len(item_ids)] for index in range(400)]
+
+        def measured(work: Callable[[], object]) -> float:
+            requests, started = client.stats.requests, time.process_time()
+            work()
+            return 1000 * (time.process_time() - started) / (client.stats.requests - requests)
+
+        results: dict[str, list[float]] = {"iter_workspaces": [], "fetch_properties_for_items": []}
+        for _ in range(CPU_REPETITIONS):
+            listings = measured(lambda: [list(client.iter_workspaces()) for _ in range(300)])
+            results["iter_workspaces"].append(listings)
+            fan_out = measured(lambda: list(client.fetch_properties_for_items(items)))
+            results["fetch_properties_for_items"].append(fan_out)
+    return results
+
+
 def main() -> None:
     print("1. Requests for a full crawl (page size 200) vs the minimum possible")
     for scale in ("tiny", "small"):
@@ -111,6 +139,13 @@ def main() -> None:
                 f"{row['entities_per_s']:8.0f} entities/s, {row['requests_per_s']:6.0f} requests/s, "
                 f"x{row['entities_per_s'] / baseline[latency]:.2f} vs 1 worker"
             )
+
+    print(f"4. Client CPU per request, fake in another process, small scale (median of {CPU_REPETITIONS})")
+    for call, samples in cpu_per_request("small").items():
+        print(
+            f"   {call:<27} {statistics.median(samples):.3f} ms CPU/request "
+            f"(range {min(samples):.3f}-{max(samples):.3f})"
+        )
 
 
 if __name__ == "__main__":
