@@ -1,23 +1,30 @@
 """API records -> a pandas frame with exactly the declared columns and dtypes of one warehouse table.
 
-Works column by column (one list comprehension per field, one vectorised conversion per column) rather than
-record by record, so 300k properties normalize in seconds. Nothing is dropped: fields the schema does not know
-and values that do not fit their column go to `_extra` as JSON.
+Reads every record once (its fields transposed into columns in C), then works column by column: one
+vectorised type check and conversion per column, Python-level work only for the values that need it.
+Nothing is dropped: fields the schema does not know and values that do not fit their column go to `_extra`
+as JSON.
 """
 
 from __future__ import annotations
 
+import functools
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import compress, count, repeat
+from operator import not_
 from typing import Any
 
 import pandas as pd
 
 from poelis_pipelines.normalize.errors import NormalizationError, UnknownPropertyTypeWarning
 from poelis_pipelines.normalize.property_values import typed_values
-from poelis_pipelines.normalize.values import DTYPES, convert, json_text, parse_datetimes
+from poelis_pipelines.normalize.values import convert, json_text, nulls, parse_datetimes
 from poelis_pipelines.tables import EXTRA, TABLES, Column, Table
 
+_NO_FIELDS: dict[str, Any] = {}
+"""Read (never written) in place of a nested value that is not an object, so `dict.get` gives None."""
 UNMODELLED_NESTED_FIELDS = frozenset({"imageUrl"})
 """Documented nested fields deliberately not given a column (a user's avatar URL); they are not kept."""
 LEGACY_TEXT_OWNER = "owner_text"
@@ -73,33 +80,73 @@ class _Extras:
         return texts
 
 
-def _api_values(records: list[dict[str, Any]], table: Table, extras: _Extras) -> dict[str, list[Any]]:
-    """The raw value of every API column for every record, one pass per top-level key.
+@dataclass(frozen=True)
+class _Layout:
+    """Where a table's API columns sit in a record, worked out once per table."""
 
-    A nested object (user, status) of the wrong shape, or with keys the schema does not know, is kept whole in
-    `_extra`; a legacy string `owner` is expected where the table has `owner_text`.
-    """
+    keys: tuple[str, ...]
+    """The top-level keys the columns read, each once."""
+    flat: tuple[Column, ...]
+    """Columns read from a top-level key."""
+    nested: tuple[tuple[str, tuple[Column, ...]], ...]
+    """Each nested object's key and the columns read from inside it."""
+
+    @property
+    def columns(self) -> tuple[Column, ...]:
+        """Every API column, flat ones first: the order misfits are added to `_extra`."""
+        return self.flat + tuple(column for _key, columns in self.nested for column in columns)
+
+
+@functools.cache
+def _layout(table_name: str) -> _Layout:
+    api = [column for column in TABLES[table_name].columns if column.origin == "api"]
     nested: dict[str, list[Column]] = {}
-    raw: dict[str, list[Any]] = {}
-    for column in table.columns:
-        if column.origin != "api":
-            continue
-        if len(column.path) == 1:
-            raw[column.name] = [record.get(column.path[0]) for record in records]
-        else:
+    for column in api:
+        if len(column.path) > 1:
             nested.setdefault(column.path[0], []).append(column)
-    for key, columns in nested.items():
-        parents = [record.get(key) for record in records]
+    return _Layout(
+        keys=tuple(dict.fromkeys(column.path[0] for column in api)),
+        flat=tuple(column for column in api if len(column.path) == 1),
+        nested=tuple((key, tuple(columns)) for key, columns in nested.items()),
+    )
+
+
+def _api_values(records: list[dict[str, Any]], table: Table, extras: _Extras) -> dict[str, Sequence[Any]]:
+    """The raw value of every API column (and of `owner_text`) for every record.
+
+    One pass reads every key of every record (the rows are transposed to columns in C). A nested object
+    (user, status) of the wrong shape, or with keys the schema does not know, is kept whole in `_extra`; a
+    legacy string `owner` is expected where the table has `owner_text`. Unknown top-level keys go to `_extra`.
+    """
+    layout = _layout(table.name)
+    size = len(records)
+    rows = [tuple(map(record.get, layout.keys)) for record in records]
+    columns_of_rows = zip(*rows, strict=True) if rows else [()] * len(layout.keys)
+    by_key: dict[str, Sequence[Any]] = dict(zip(layout.keys, columns_of_rows, strict=True))
+    raw = {column.name: by_key[column.path[0]] for column in layout.flat}
+    for key, columns in layout.nested:
+        parents = by_key[key]
+        objects = [parent if type(parent) is dict else _NO_FIELDS for parent in parents]
         for column in columns:
-            sub_key = column.path[1]
-            raw[column.name] = [p.get(sub_key) if type(p) is dict else None for p in parents]
+            raw[column.name] = list(map(dict.get, objects, repeat(column.path[1], size)))
         known = UNMODELLED_NESTED_FIELDS | {column.path[1] for column in columns}
-        text_allowed = key == "owner" and LEGACY_TEXT_OWNER in table.column_names
-        for position, parent in enumerate(parents):
-            if parent is None or (text_allowed and type(parent) is str):
-                continue
-            if type(parent) is not dict or not parent.keys() <= known:
-                extras.keep(position, key, parent)
+        # positions to keep whole: objects with unknown keys, and values of a kind the key never holds
+        misfits = set(compress(count(), map(not_, map(known.issuperset, objects))))
+        fitting_kinds = {dict, type(None)}
+        if key == "owner" and LEGACY_TEXT_OWNER in table.column_names:
+            fitting_kinds.add(str)
+        odd_kinds = set(map(type, parents)) - fitting_kinds
+        if odd_kinds:
+            misfits.update(compress(count(), (type(parent) in odd_kinds for parent in parents)))
+        for position in misfits:
+            extras.keep(position, key, parents[position])
+    known_keys = frozenset(layout.keys)
+    for position in compress(count(), map(not_, map(known_keys.issuperset, records))):
+        record = records[position]
+        for key in record.keys() - known_keys:
+            extras.keep(position, key, record[key])
+    if LEGACY_TEXT_OWNER in table.column_names:
+        raw[LEGACY_TEXT_OWNER] = [o if isinstance(o, str) else None for o in by_key["owner"]]
     return raw
 
 
@@ -120,49 +167,38 @@ def normalize(
         )
     rows = _checked_records(records, endpoint)
     lineage_ids = _checked_lineage(table, lineage, endpoint)
-    extras = _Extras(len(rows))
-
+    size = len(rows)
+    extras = _Extras(size)
     raw = _api_values(rows, table, extras)
 
-    known_keys = {column.path[0] for column in table.columns if column.origin == "api"}
-    for position, record in enumerate(rows):
-        if not record.keys() <= known_keys:
-            for key in record.keys() - known_keys:
-                extras.keep(position, key, record[key])
-
     data: dict[str, Any] = {}
-    for name, values in raw.items():
-        column = table.column(name)
-        data[name], rejected = convert(values, column.type)
+    for column in _layout(table.name).columns:
+        values = raw[column.name]
+        data[column.name], rejected = convert(values, column.type)
         for position in rejected:
             extras.keep(position, column.source, values[position])
-
-    if LEGACY_TEXT_OWNER in table.column_names:
-        owners = [record.get("owner") for record in rows]
-        data[LEGACY_TEXT_OWNER] = convert([o if isinstance(o, str) else None for o in owners], "text")[0]
+    if LEGACY_TEXT_OWNER in raw:
+        data[LEGACY_TEXT_OWNER] = convert(raw[LEGACY_TEXT_OWNER], "text")[0]
     unknown_types: dict[str, int] = {}
     if table.name == "properties":
         unknown_types = _add_typed_values(data, raw, table, endpoint)
-
     for name, value in lineage_ids.items():
-        data[name] = [value] * len(rows)
-    data[EXTRA] = extras.column()
+        data[name] = convert([value] * size, "text")[0]
+    data[EXTRA] = convert(extras.column(), "text")[0]
 
-    empty = [None] * len(rows)  # _synced_at and _removed_at: set by the warehouse
-    frame = pd.DataFrame(
-        {
-            column.name: pd.Series(data.get(column.name, empty), dtype=DTYPES[column.type])
-            for column in table.columns
-        }
-    )
-    frame = _last_of_duplicate_ids(frame, endpoint)
+    columns = {  # _synced_at and _removed_at stay null: the warehouse sets them
+        column.name: data[column.name] if column.name in data else nulls(size, column.type)
+        for column in table.columns
+    }
+    frame = pd.DataFrame(columns, copy=False)  # every array is fresh and held by no one else
+    frame = _last_of_duplicate_ids(frame, raw["id"], endpoint)
     if unknown_types:
         frame.attrs["unknown_property_types"] = unknown_types
     return frame
 
 
 def _add_typed_values(
-    data: dict[str, Any], raw: dict[str, list[Any]], table: Table, endpoint: str
+    data: dict[str, Any], raw: dict[str, Sequence[Any]], table: Table, endpoint: str
 ) -> dict[str, int]:
     """Add the typed `value_*` columns of properties; warn about, and return the counts of, unknown types."""
     derived, unknown_types = typed_values(raw["type"], raw["value"], raw["display_unit"])
@@ -182,11 +218,14 @@ def _add_typed_values(
     return dict(unknown_types)
 
 
-def _last_of_duplicate_ids(frame: pd.DataFrame, endpoint: str) -> pd.DataFrame:
-    """A listing that shifted while paging can repeat a record: keep its last (newest) copy."""
-    duplicated = frame["id"].duplicated(keep="last")
-    if not duplicated.any():
+def _last_of_duplicate_ids(frame: pd.DataFrame, ids: Sequence[str], endpoint: str) -> pd.DataFrame:
+    """A listing that shifted while paging can repeat a record: keep its last (newest) copy.
+
+    `ids` are the records' ids: a set of them rules out repeats at a fraction of pandas' cost.
+    """
+    if len(set(ids)) == len(ids):
         return frame
+    duplicated = frame["id"].duplicated(keep="last")
     warnings.warn(
         f"{endpoint}: {int(duplicated.sum())} records repeated an id; kept the last copy of each",
         stacklevel=3,

@@ -7,16 +7,19 @@ and stay null when the value does not have the documented shape (an invalid form
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections import Counter
 from collections.abc import Sequence
+from itertools import chain
 from typing import Any
 
 _FORMULA_RESULT = re.compile(
     r"\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:inf|nan))\s*(.*?)\s*$", re.I
 )
 _NUMBER_TYPES = (int, float)
+_CELL_TYPES = frozenset({int, float, type(None)})
+_DECODER = json.JSONDecoder()
+_STRICT_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
 
 
 def _text_or_none(value: Any) -> str | None:
@@ -38,23 +41,25 @@ def matrix_text(value: Any) -> str | None:
     """
     if isinstance(value, str):
         try:
-            value = json.loads(value)
+            value = _DECODER.decode(value)
         except ValueError:
             return None
     if not isinstance(value, list) or not value or not all(isinstance(row, list) for row in value):
         return None
-    if len({len(row) for row in value}) != 1:
+    if len(set(map(len, value))) != 1:
         return None
-    cells_ok = all(
-        cell is None or (isinstance(cell, _NUMBER_TYPES) and not isinstance(cell, bool))
-        for row in value
-        for cell in row
-    )
-    if not cells_ok:
+    if not _CELL_TYPES.issuperset(map(type, chain.from_iterable(value))):  # else the exact, slower check
+        cells_ok = all(
+            cell is None or (isinstance(cell, _NUMBER_TYPES) and not isinstance(cell, bool))
+            for row in value
+            for cell in row
+        )
+        if not cells_ok:
+            return None
+    try:
+        return _STRICT_COMPACT_JSON.encode(value)
+    except ValueError:  # strict JSON has no NaN or infinity, and neither has a matrix value
         return None
-    if any(isinstance(cell, float) and not math.isfinite(cell) for row in value for cell in row):
-        return None
-    return json.dumps(value, separators=(",", ":"))
 
 
 def typed_values(
