@@ -143,8 +143,9 @@ def _api_values(records: list[dict[str, Any]], table: Table, extras: _Extras) ->
     known_keys = frozenset(layout.keys)
     for position in compress(count(), map(not_, map(known_keys.issuperset, records))):
         record = records[position]
-        for key in record.keys() - known_keys:
-            extras.keep(position, key, record[key])
+        for key in record:  # in the record's order: a set's order changes per process and would read as
+            if key not in known_keys:  # a change of `_extra`, an update and a history row, on every sync
+                extras.keep(position, key, record[key])
     if LEGACY_TEXT_OWNER in table.column_names:
         raw[LEGACY_TEXT_OWNER] = [o if isinstance(o, str) else None for o in by_key["owner"]]
     return raw

@@ -5,6 +5,9 @@ from __future__ import annotations
 import copy
 import json
 import math
+import os
+import subprocess
+import sys
 import warnings
 from datetime import date
 from pathlib import Path
@@ -154,6 +157,35 @@ def test_unknown_fields_and_values_that_do_not_fit_are_kept_in_extra() -> None:
     assert extra["createdAt"] == "not a timestamp"
     assert extra["baseline_version_number"] == 1.5
     assert extra["status"]["order"] == 3
+
+
+EXTRA_TEXT_SCRIPT = """
+import json, sys
+from poelis_pipelines.normalize import normalize
+record = json.loads(sys.stdin.read())
+print(normalize("products", [record], endpoint="test")["_extra"].iloc[0])
+"""
+
+
+def test_extra_keeps_unknown_keys_in_the_records_order_in_every_process() -> None:
+    """The merge compares `_extra` as text: if its key order followed string hashing (random per process),
+    every sync would see a change, update the row and write a history version."""
+    record = copy.deepcopy(examples("products")[0])
+    unknown = {f"field_{name}": index for index, name in enumerate("zyxwvutsrq")}
+    record.update(unknown)
+    texts = {
+        subprocess.run(
+            [sys.executable, "-c", EXTRA_TEXT_SCRIPT],
+            input=json.dumps(record),
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+        ).stdout.strip()
+        for seed in (1, 2, 3)
+    }
+    assert len(texts) == 1
+    assert list(json.loads(texts.pop())) == list(unknown)
 
 
 @pytest.mark.parametrize(
