@@ -1,17 +1,20 @@
 """One level of the extract → normalize → merge flow, per table and scope, with no Dagster in sight.
 
 The Dagster assets are thin wrappers around these functions, and the CLI runs those assets, so there is one
-code path. Each function commits per scope (a workspace's products, a product's items, a product's
-properties) and records that scope in `sync_runs`, so a re-executed run skips what it already committed
-instead of spending the organization's quota again. The warehouse is the hand-off between levels: items are
-listed for the products the warehouse holds, properties for the items it holds, so no level refetches its
-parent.
+code path. A level takes the workspaces of one Dagster step (one partition, or the CLI's range of them) and
+commits per scope (a workspace's products, a product's items, a product's properties), recording the scope in
+`sync_runs` in the same transaction, so a re-executed run skips what it already committed instead of spending
+the organization's quota again. The next scope is fetched while the current one is normalized and merged.
+The warehouse is the hand-off between levels: items are listed for the products the warehouse holds,
+properties for the items it holds, so no level refetches its parent.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -92,9 +95,8 @@ def _http_since(client: PoelisClient, before: StatsSnapshot) -> dict[str, Any]:
     return (client.stats.snapshot() - before).as_dict()
 
 
-def _http_columns(client: PoelisClient, before: StatsSnapshot) -> dict[str, Any]:
-    """The same cost as `sync_runs` columns."""
-    cost = _http_since(client, before)
+def _http_columns(cost: Mapping[str, Any]) -> dict[str, Any]:
+    """An HTTP cost as `sync_runs` columns."""
     return {
         "requests": cost["requests"],
         "retries": cost["retries_total"],
@@ -116,7 +118,8 @@ class _Level:
 
     table: str
     scopes: list[str]
-    fetch: Callable[[str], Records]
+    fetch: Callable[[str], Iterable[Mapping[str, Any]]]
+    """A scope's records, lazily. Runs on the prefetch thread: HTTP only, never the warehouse."""
     endpoint: Callable[[str], str]
     """How a scope's listing is named in errors (e.g. a record without an id)."""
     lineage: Callable[[str], dict[str, str]] = _no_lineage
@@ -128,43 +131,108 @@ class _Level:
         return Batch(table.name, frame, scope={table.scope_column: scope} if table.scope_column else {})
 
 
-def _merge_scope(
-    level: _Level,
-    client: PoelisClient,
-    warehouse: Warehouse,
-    result: LevelResult,
-    *,
-    run_key: str,
-    scope: str,
-) -> None:
-    """Fetch one complete scope, merge it in one transaction and record it in `sync_runs`.
+@dataclass
+class _Fetched:
+    """One scope's listing, when its fetch started, what exactly that fetch cost, and its error if any."""
 
-    A failure is recorded (with its text scrubbed of secrets) before it propagates, so `sync_runs` tells
-    the analyst which scope broke and why.
+    scope: str
+    started_at: datetime
+    records: Records
+    http: dict[str, Any]
+    error: Exception | None = None
+
+
+class _Abandoned(Exception):
+    """The level stopped early: the prefetch in flight gives up at its next record."""
+
+
+class _Prefetcher:
+    """Fetches scope i+1 on one background thread while the caller normalizes and merges scope i.
+
+    Quota off, the API's answers and DuckDB's work overlap the Python of the other side; under a quota,
+    requests keep flowing while a scope merges instead of leaving the window's budget unused. One fetch runs
+    at a time, so a scope's HTTP cost is the client's stats difference around it. When the caller stops
+    early, the fetch in flight stops at its next record: its requests in flight finish, no new one starts.
     """
-    started_at = _now()
-    before = client.stats.snapshot()
-    warehouse.record_sync_run(run_key, level.table, scope, status="running", started_at=started_at)
+
+    def __init__(self, level: _Level, client: PoelisClient, scopes: list[str]) -> None:
+        self._level = level
+        self._client = client
+        self._scopes = iter(scopes)
+        self._stop = threading.Event()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="poelis-prefetch")
+        self._queued: deque[Future[_Fetched]] = deque()
+
+    def _fetch(self, scope: str) -> _Fetched:
+        fetched = _Fetched(scope, _now(), [], {})
+        before = self._client.stats.snapshot()
+        records = iter(self._level.fetch(scope))
+        try:
+            for record in records:
+                if self._stop.is_set():
+                    raise _Abandoned(scope)
+                fetched.records.append(record)
+        except Exception as error:
+            fetched.error = error
+        finally:
+            if isinstance(records, Generator):
+                records.close()  # now, not at garbage collection: a fan-out cancels its queued requests
+        fetched.http = _http_since(self._client, before)
+        return fetched
+
+    def _queue_next(self) -> None:
+        scope = next(self._scopes, None)
+        if scope is not None:
+            self._queued.append(self._executor.submit(self._fetch, scope))
+
+    def __iter__(self) -> Iterator[_Fetched]:
+        self._queue_next()
+        while self._queued:
+            head = self._queued.popleft()
+            self._queue_next()
+            yield head.result()
+
+    def __enter__(self) -> _Prefetcher:
+        return self
+
+    def __exit__(self, *_exc_info: object) -> None:
+        self._stop.set()
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _merge_scope(
+    level: _Level, warehouse: Warehouse, result: LevelResult, fetched: _Fetched, *, run_key: str
+) -> None:
+    """Merge one complete scope in one transaction, which also records the scope in `sync_runs`.
+
+    A failure is recorded (with its text scrubbed of secrets) before it propagates, so `sync_runs` tells the
+    analyst which scope broke and why.
+    """
     try:
-        records = level.fetch(scope)
-        # The merge records the scope as committed in the same transaction as its rows.
-        report = warehouse.merge([level.batch(scope, records)], synced_at=started_at, run_id=run_key)
+        if fetched.error is not None:
+            raise fetched.error
+        report = warehouse.merge(
+            [level.batch(fetched.scope, fetched.records)],
+            synced_at=fetched.started_at,
+            run_id=run_key,
+            run_columns={"started_at": fetched.started_at, **_http_columns(fetched.http)},
+        )
     except Exception as error:
         warehouse.record_sync_run(
             run_key,
             level.table,
-            scope,
+            fetched.scope,
             status="failed",
+            started_at=fetched.started_at,
             finished_at=_now(),
             error=scrub(f"{type(error).__name__}: {error}"),
-            **_http_columns(client, before),
+            **_http_columns(fetched.http),
         )
         raise
-    warehouse.record_sync_run(run_key, level.table, scope, status="success", **_http_columns(client, before))
     result.add(report)
-    result.records_from_api += len(records)
-    result.scopes_synced.append(scope)
-    PROGRESS.advance(level.table, len(records))
+    result.records_from_api += len(fetched.records)
+    result.scopes_synced.append(fetched.scope)
+    PROGRESS.advance(level.table, len(fetched.records))
 
 
 def _run_level(level: _Level, client: PoelisClient, warehouse: Warehouse, *, run_key: str) -> LevelResult:
@@ -174,12 +242,13 @@ def _run_level(level: _Level, client: PoelisClient, warehouse: Warehouse, *, run
     already_done = warehouse.completed_scopes(run_key, level.table)
     PROGRESS.start(level.table, len(level.scopes))
     PROGRESS.client_stats = client.stats
-    for scope in level.scopes:
-        if scope in already_done:
-            result.scopes_resumed.append(scope)
-            PROGRESS.advance(level.table, 0)
-            continue
-        _merge_scope(level, client, warehouse, result, run_key=run_key, scope=scope)
+    result.scopes_resumed = [scope for scope in level.scopes if scope in already_done]
+    for _scope in result.scopes_resumed:
+        PROGRESS.advance(level.table, 0)
+    pending = [scope for scope in level.scopes if scope not in already_done]
+    with _Prefetcher(level, client, pending) as fetches:
+        for fetched in fetches:
+            _merge_scope(level, warehouse, result, fetched, run_key=run_key)
     result.http = _http_since(client, before)
     return result
 
@@ -189,56 +258,69 @@ def sync_workspaces(client: PoelisClient, warehouse: Warehouse, *, run_key: str)
     level = _Level(
         "workspaces",
         scopes=[settings.WAREHOUSE_SCOPE_ALL],
-        fetch=lambda _scope: list(client.iter_workspaces()),
+        fetch=lambda _scope: client.iter_workspaces(),
         endpoint=lambda _scope: "GET /workspaces",
     )
     return _run_level(level, client, warehouse, run_key=run_key)
 
 
 def sync_products(
-    client: PoelisClient, warehouse: Warehouse, workspace_id: str, *, run_key: str
+    client: PoelisClient, warehouse: Warehouse, workspace_ids: Sequence[str], *, run_key: str
 ) -> LevelResult:
-    """List a workspace's products; the workspace is the complete scope."""
+    """List each workspace's products; a workspace is a complete scope."""
     level = _Level(
         "products",
-        scopes=[workspace_id],
-        fetch=lambda scope: list(client.iter_products(scope)),
+        scopes=list(workspace_ids),
+        fetch=client.iter_products,
         endpoint=lambda scope: f"GET /products?workspace_id={scope}",
     )
     return _run_level(level, client, warehouse, run_key=run_key)
 
 
-def sync_items(client: PoelisClient, warehouse: Warehouse, workspace_id: str, *, run_key: str) -> LevelResult:
-    """List the items of each product the warehouse holds for the workspace, committing per product."""
+def _workspace_of_products(warehouse: Warehouse, workspace_ids: Sequence[str]) -> dict[str, str]:
+    """The products the warehouse holds for these workspaces (in workspace, then id, order) → workspace."""
+    return {
+        product_id: workspace_id
+        for workspace_id in workspace_ids
+        for product_id in live_ids(warehouse, "products", workspace_id=workspace_id)
+    }
+
+
+def sync_items(
+    client: PoelisClient, warehouse: Warehouse, workspace_ids: Sequence[str], *, run_key: str
+) -> LevelResult:
+    """List the items of each product the warehouse holds for the workspaces, committing per product."""
+    workspace_of = _workspace_of_products(warehouse, workspace_ids)
     level = _Level(
         "items",
-        scopes=live_ids(warehouse, "products", workspace_id=workspace_id),
-        fetch=lambda product_id: list(client.iter_items(product_id, include_deleted=True)),
+        scopes=list(workspace_of),
+        fetch=lambda product_id: client.iter_items(product_id, include_deleted=True),
         endpoint=lambda product_id: f"GET /items?product_id={product_id}",
-        lineage=lambda _product_id: {"workspace_id": workspace_id},
+        lineage=lambda product_id: {"workspace_id": workspace_of[product_id]},
     )
     return _run_level(level, client, warehouse, run_key=run_key)
 
 
-def _properties_of_items(client: PoelisClient, item_ids: list[str]) -> Records:
-    return [
-        record
-        for _item_id, records in client.fetch_properties_for_items(item_ids, include_deleted=True)
-        for record in records
-    ]
+def _properties_of_items(client: PoelisClient, item_ids: list[str]) -> Iterator[Mapping[str, Any]]:
+    for _item_id, records in client.fetch_properties_for_items(item_ids, include_deleted=True):
+        yield from records
 
 
 def sync_properties(
-    client: PoelisClient, warehouse: Warehouse, workspace_id: str, *, run_key: str
+    client: PoelisClient, warehouse: Warehouse, workspace_ids: Sequence[str], *, run_key: str
 ) -> LevelResult:
-    """List the properties of every item of each product, committing one product's properties at a time."""
+    """List the properties of every item of each product, committing one product's properties at a time.
+
+    The item ids are read from the warehouse up front: the fetches run on the prefetch thread, which never
+    touches the warehouse.
+    """
+    workspace_of = _workspace_of_products(warehouse, workspace_ids)
+    items_of = {product: live_ids(warehouse, "items", product_id=product) for product in workspace_of}
     level = _Level(
         "properties",
-        scopes=live_ids(warehouse, "products", workspace_id=workspace_id),
-        fetch=lambda product_id: _properties_of_items(
-            client, live_ids(warehouse, "items", product_id=product_id)
-        ),
+        scopes=list(workspace_of),
+        fetch=lambda product_id: _properties_of_items(client, items_of[product_id]),
         endpoint=lambda product_id: f"GET /properties (items of product {product_id})",
-        lineage=lambda product_id: {"product_id": product_id, "workspace_id": workspace_id},
+        lineage=lambda product_id: {"product_id": product_id, "workspace_id": workspace_of[product_id]},
     )
     return _run_level(level, client, warehouse, run_key=run_key)

@@ -11,7 +11,8 @@ pytestmark = pytest.mark.chaos
 
 
 def assert_second_sync_refused_while_first_runs(cli: Cli) -> None:
-    cli.server.faults = Faults(latency=(0.01, 0.02))  # keeps the first sync running while the second starts
+    # Slow answers keep the first sync running while the second starts (lifted once the second has exited).
+    cli.server.faults = Faults(latency=(0.2, 0.3))
     first = cli.start("sync")
     wait_for(lambda: cli.server.total_requests >= 20, "the first sync to be fetching")
 

@@ -94,24 +94,24 @@ def _materialize(
     poelis: PoelisResource,
     warehouse_resource: WarehouseResource,
     run_level: Callable[..., sync.LevelResult],
-    workspace_id: str | None,
+    workspace_ids: list[str] | None,
 ) -> dg.MaterializeResult:
     # One connection for the whole step: the pool already makes this step the only writer.
     with failures_explained(context), warehouse_resource.open() as warehouse, warehouse.session():
         client = poelis.get_client()
         key = sync_key(context)
-        if workspace_id is None:
+        if workspace_ids is None:
             result = run_level(client, warehouse, run_key=key)
         else:
-            result = run_level(client, warehouse, workspace_id, run_key=key)
+            result = run_level(client, warehouse, workspace_ids, run_key=key)
         if result.scopes_resumed:
             context.log.info(
                 f"Resumed: {len(result.scopes_resumed)} scope(s) of {table} were committed earlier "
                 "in this run and were not fetched again."
             )
         return dg.MaterializeResult(
-            metadata=materialization_metadata(warehouse, table, result, workspace_id),
-            check_results=check_results_for(warehouse, table, result, workspace_id),
+            metadata=materialization_metadata(warehouse, table, result, workspace_ids),
+            check_results=check_results_for(warehouse, table, result),
         )
 
 
@@ -134,7 +134,11 @@ def workspaces(
 def _workspace_level_asset(
     table: str, parent: str, run_level: Callable[..., sync.LevelResult], description: str
 ) -> dg.AssetsDefinition:
-    """A level below `workspaces`: partitioned by workspace id, synced by `run_level` for that workspace."""
+    """A level below `workspaces`, partitioned by workspace id: `run_level` syncs the step's workspaces.
+
+    A run usually targets one partition (schedule, sensor, UI backfills); the CLI runs every workspace of a
+    sync in one run, as a partition range, to pay Dagster's per-run cost once.
+    """
 
     @dg.asset(  # type: ignore[call-overload]
         key=asset_key(table),
@@ -147,7 +151,7 @@ def _workspace_level_asset(
     def _level(
         context: dg.AssetExecutionContext, poelis: PoelisResource, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
-        return _materialize(context, table, poelis, warehouse, run_level, context.partition_key)
+        return _materialize(context, table, poelis, warehouse, run_level, list(context.partition_keys))
 
     return _level
 

@@ -36,9 +36,7 @@ def check_specs_for(table: str) -> list[dg.AssetCheckSpec]:
     ]
 
 
-def check_results_for(
-    warehouse: Warehouse, table: str, result: LevelResult, workspace_id: str | None
-) -> list[dg.AssetCheckResult]:
+def check_results_for(warehouse: Warehouse, table: str, result: LevelResult) -> list[dg.AssetCheckResult]:
     """Evaluate the checks on the table as it stands after this run's merges."""
     quality = inspect_table(warehouse, table)
     loaded = result.inserted + result.updated + result.unchanged

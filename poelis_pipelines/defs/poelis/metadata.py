@@ -32,12 +32,16 @@ def column_schema(table: str) -> dg.TableSchema:
 
 
 def materialization_metadata(
-    warehouse: Warehouse, table: str, result: LevelResult, workspace_id: str | None
+    warehouse: Warehouse, table: str, result: LevelResult, workspace_ids: list[str] | None
 ) -> dict[str, Any]:
-    scope = {} if workspace_id is None else {"workspace_id": workspace_id}
-    sample = preview(warehouse, table, PREVIEW_ROWS, **scope)
-    return {
-        "dagster/row_count": count_rows(warehouse, table, **scope),
+    """What one step loaded. A step over several workspace partitions (a CLI sync) reports its totals over
+    all of them, which Dagster attaches to each partition's materialization; the preview shows the first."""
+    scopes: list[dict[str, str]] = (
+        [{}] if workspace_ids is None else [{"workspace_id": workspace_id} for workspace_id in workspace_ids]
+    )
+    sample = preview(warehouse, table, PREVIEW_ROWS, **scopes[0])
+    metadata: dict[str, Any] = {
+        "dagster/row_count": sum(count_rows(warehouse, table, **scope) for scope in scopes),
         "dagster/column_schema": column_schema(table),
         "dagster/table_name": f"{warehouse.schema}.{table}",
         "records_from_api": result.records_from_api,
@@ -53,3 +57,6 @@ def materialization_metadata(
         "seconds_waited": float(result.http.get("seconds_waited", 0.0)),
         "preview": dg.MetadataValue.md(sample.iloc[:, :PREVIEW_COLUMNS].to_markdown(index=False)),
     }
+    if workspace_ids is not None:
+        metadata["workspaces"] = len(workspace_ids)
+    return metadata
