@@ -44,11 +44,12 @@ from poelis_pipelines.warehouse.statements import (
 SyncStatus = Literal["running", "success", "failed"]
 RUN_COLUMNS = ("started_at", "finished_at", "requests", "retries", "rate_limited", "seconds_waited")
 """The `sync_runs` columns a caller may pass to `merge(run_columns=...)`; the merge sets the others."""
-DUCKDB_FILE_CONFIG = {"memory_limit": "200MB"}
+DUCKDB_FILE_CONFIG = {"memory_limit": "100MB"}
 """DuckDB settings of a warehouse file's connections. DuckDB's default memory limit is 80% of RAM, most of it
-buffer cache that a sync of one scope at a time never reuses: 200MB cut a CLI sync at `large` from ~573 to
-~484 MB peak RSS at no measurable time cost; larger work spills to `<file>.tmp`. In-memory databases keep
-the default, having nowhere to spill their tables to."""
+buffer cache that a sync of one scope at a time never reuses. With no primary-key index (see `statements`)
+nothing DuckDB must hold in memory grows with the organization, and larger work spills to `<file>.tmp`:
+a CLI sync at fake scale `large` peaked at ~500 MB RSS with DuckDB's default, ~370 MB with 64MB, at no
+measurable time cost. In-memory databases keep the default, having nowhere to spill their tables to."""
 SCHEMA_TOKEN = "{{schema}}"
 """Placeholder for the quoted schema in `sql/views/*.sql` and `sql/queries/*.sql`."""
 
@@ -212,6 +213,8 @@ class Warehouse:
         with self._transaction() as connection:
             for statement in create_statements(self.dialect, self.schema):
                 connection.exec_driver_sql(statement)
+            if self.dialect == "duckdb":
+                self._drop_duckdb_keys(connection)
             existing = self._existing_columns(connection)
             for table in all_tables():
                 for column in table.columns:
@@ -230,6 +233,38 @@ class Warehouse:
                 ),
                 {"fingerprint": fingerprint},
             )
+
+    def _drop_duckdb_keys(self, connection: sa.Connection) -> None:
+        """Rebuild without its primary key each table an earlier version of this package created with one.
+
+        DuckDB cannot drop a key constraint, and its ART index must fit in the bounded memory limit, which a
+        large organization's would not (see `statements.column_definitions`). Rows, column order and NOT NULLs
+        are kept; the comments are re-applied by `ensure()` after this.
+        """
+        keyed = connection.execute(
+            sa.text(
+                "SELECT DISTINCT table_name FROM duckdb_constraints() "
+                "WHERE schema_name = :schema AND constraint_type = 'PRIMARY KEY'"
+            ),
+            {"schema": self.schema},
+        )
+        for (table_name,) in list(keyed):
+            columns = connection.execute(
+                sa.text(
+                    "SELECT column_name, data_type, is_nullable FROM duckdb_columns() "
+                    "WHERE schema_name = :schema AND table_name = :table ORDER BY column_index"
+                ),
+                {"schema": self.schema, "table": table_name},
+            )
+            definitions = ", ".join(
+                f"{quote(name)} {data_type}{'' if nullable else ' NOT NULL'}"
+                for name, data_type, nullable in columns
+            )
+            keyed_table, rebuilt = self._qualified(table_name), self._qualified(f"{table_name}__rebuilt")
+            connection.exec_driver_sql(f"CREATE TABLE {rebuilt} ({definitions})")
+            connection.exec_driver_sql(f"INSERT INTO {rebuilt} SELECT * FROM {keyed_table}")
+            connection.exec_driver_sql(f"DROP TABLE {keyed_table}")
+            connection.exec_driver_sql(f"ALTER TABLE {rebuilt} RENAME TO {quote(table_name)}")
 
     def _is_current(self, fingerprint: str) -> bool:
         """Whether the recorded DDL fingerprint is `fingerprint` and every declared table and column exists.

@@ -10,8 +10,7 @@ CREATE TABLE IF NOT EXISTS "poelis"."workspaces" (
     "name" VARCHAR,
     "_synced_at" TIMESTAMPTZ NOT NULL,
     "_removed_at" TIMESTAMPTZ,
-    "_extra" VARCHAR,
-    PRIMARY KEY ("id")
+    "_extra" VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS "poelis"."products" (
@@ -37,8 +36,7 @@ CREATE TABLE IF NOT EXISTS "poelis"."products" (
     "updated_by_name" VARCHAR,
     "_synced_at" TIMESTAMPTZ NOT NULL,
     "_removed_at" TIMESTAMPTZ,
-    "_extra" VARCHAR,
-    PRIMARY KEY ("id")
+    "_extra" VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS "poelis"."items" (
@@ -63,8 +61,7 @@ CREATE TABLE IF NOT EXISTS "poelis"."items" (
     "has_changes" BOOLEAN,
     "_synced_at" TIMESTAMPTZ NOT NULL,
     "_removed_at" TIMESTAMPTZ,
-    "_extra" VARCHAR,
-    PRIMARY KEY ("id")
+    "_extra" VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS "poelis"."properties" (
@@ -101,8 +98,7 @@ CREATE TABLE IF NOT EXISTS "poelis"."properties" (
     "has_formula_dependency_changes" BOOLEAN,
     "_synced_at" TIMESTAMPTZ NOT NULL,
     "_removed_at" TIMESTAMPTZ,
-    "_extra" VARCHAR,
-    PRIMARY KEY ("id")
+    "_extra" VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS "poelis"."workspaces_history" (
@@ -225,8 +221,7 @@ CREATE TABLE IF NOT EXISTS "poelis"."sync_runs" (
     "rows_updated" BIGINT,
     "rows_unchanged" BIGINT,
     "rows_removed" BIGINT,
-    "error" VARCHAR,
-    PRIMARY KEY ("run_id", "table_name", "scope")
+    "error" VARCHAR
 );
 
 COMMENT ON TABLE "poelis"."workspaces" IS 'Workspaces of the organization, one row per workspace id.';

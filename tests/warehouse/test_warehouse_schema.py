@@ -370,10 +370,58 @@ def test_a_duckdb_session_holds_the_file_until_it_ends(duckdb_url: str) -> None:
         assert subprocess.run(probe, capture_output=True, check=False).returncode == 0, "released after"
 
 
-@pytest.mark.parametrize(("query", "limit"), [("", "190.7 MiB"), ("?memory_limit=1GB", "953.6 MiB")])
+@pytest.mark.parametrize(("query", "limit"), [("", "95.3 MiB"), ("?memory_limit=1GB", "953.6 MiB")])
 def test_duckdb_file_connections_have_a_bounded_memory_limit_the_url_overrides(
     duckdb_url: str, query: str, limit: str
 ) -> None:
     with Warehouse(duckdb_url + query) as warehouse:
         setting = warehouse.query("SELECT current_setting('memory_limit') AS memory_limit")
     assert setting["memory_limit"].tolist() == [limit]
+
+
+def test_duckdb_tables_carry_no_in_memory_key_index_so_a_bounded_memory_limit_holds_at_any_size(
+    duckdb_url: str,
+) -> None:
+    """A DuckDB primary key is an ART index that must fit in memory (~100 bytes a row): under the bounded
+    `memory_limit` a large organization's merge would fail. Uniqueness is the merge's job (and a check's)."""
+    with Warehouse(duckdb_url) as warehouse:
+        warehouse.ensure()
+        keys = warehouse.query(
+            "SELECT table_name FROM duckdb_constraints() "
+            "WHERE schema_name = :schema AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')",
+            {"schema": warehouse.schema},
+        )
+        indexes = warehouse.query(
+            "SELECT index_name FROM duckdb_indexes() WHERE schema_name = :schema",
+            {"schema": warehouse.schema},
+        )
+    assert keys.empty
+    assert indexes.empty
+
+
+def test_a_duckdb_file_created_with_primary_keys_is_rebuilt_without_them_keeping_its_rows(
+    duckdb_url: str,
+) -> None:
+    """Files written before the keys were dropped must not keep an ART index the memory limit cannot hold."""
+    engine = sa.create_engine(duckdb_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE SCHEMA poelis")
+        unkeyed = create_table(WORKSPACES, "poelis", "duckdb")
+        connection.exec_driver_sql(unkeyed.removesuffix("\n)") + ',\n    PRIMARY KEY ("id")\n)')
+        connection.exec_driver_sql(
+            "INSERT INTO poelis.workspaces (id, name, _synced_at) VALUES ('w-1', 'A', now())"
+        )
+        connection.exec_driver_sql("CREATE VIEW poelis.names AS SELECT name FROM poelis.workspaces")
+    engine.dispose()
+
+    with Warehouse(duckdb_url) as warehouse:
+        warehouse.ensure()
+        keys = warehouse.query("SELECT 1 FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY'")
+        not_null = warehouse.query(
+            "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'poelis' "
+            "AND table_name = 'workspaces' AND NOT is_nullable ORDER BY column_name"
+        )
+        rows = warehouse.read_table("workspaces")
+    assert keys.empty
+    assert not_null["column_name"].tolist() == sorted(c.name for c in WORKSPACES.columns if not c.nullable)
+    assert rows[["id", "name"]].values.tolist() == [["w-1", "A"]]
