@@ -63,43 +63,37 @@ QUICK = Plan(
 
 
 LIMITS = [
-    "Profiled with py-spy on a CLI sync of fake scale `large` (`py-spy record -r 200 -f raw -- python -m "
-    "poelis_pipelines sync --fresh ...`, fake in its own process), before the two fixes below:",
+    "Profiled with py-spy (`py-spy record -r 200 -f raw --gil -- python -m poelis_pipelines sync --fresh "
+    "...`, the fake in its own process) on a CLI sync at fake scale `medium` after the fixes listed below. "
+    "Of ~11 s of samples holding the GIL: imports ~3 s (Dagster ~0.9 s, pandas ~0.5 s, SQLAlchemy, "
+    "pyarrow, DuckDB; the floor imports requests and DuckDB only), Dagster's two runs ~2 s, merges ~1.9 s, "
+    "HTTP in the client and its fan-out ~1.5 s, normalization ~1.1 s, the Dagster instance ~0.4 s.",
     "",
-    "- **Quota off, vs the floor.** Both are CPU-bound on 2 cores: the fake needs about one core to serve "
-    "~1,000 requests/s, and each side spends ~1 ms of Python per request in requests/urllib3 (this "
-    "package's client: ~1.2 ms vs ~0.9 ms of CPU for a bare `requests.Session`, on the same listings). 46% "
-    "of the sync's samples are that HTTP path, which the floor pays too; the rest is work the floor skips: "
-    "merge by key with history (~12%), typed normalization (~5%), per-scope `sync_runs` bookkeeping "
-    "(~3%), schema checks (~3%) and Dagster's run machinery (~7%: one run per workspace plus one for the "
-    "workspace list and one for the views, each creating its SQLite event-log database and fetching "
-    "materializations for the asset checks). At S the fixed part dominates: interpreter and Dagster "
-    "start-up plus ~1-1.5 s per run, against a floor of about 1 s of HTTP. Extra property threads do not "
-    "help quota-off (4 workers = 1 worker on 2 cores: the GIL and the fake's core are the limit).",
-    "- **vs dlt.** Quota off, this package is faster than dlt but not 5x: both are bound by the same "
-    "Python HTTP cost per request, and this package adds the per-run Dagster cost. What separates them "
-    "is requests: dlt's offset paginator stops only on an empty page, so "
-    "it sends ~2x the minimum; under the API's real quota (60/min + 10) wall time is requests / quota, "
-    "which is where section 2 measures both.",
-    "- **Rate-limited wall time.** Within one client the pacing uses the whole window (bench_client: "
-    "0.95-1.0 of the allowed rate, no 429), and the request span was 1.05x the floor at fake scale `tiny`. "
-    "The end-to-end sync loses time in two places: each Dagster run (one per workspace) builds a new "
-    "client that has to learn the window again, and the ~1-1.5 s between runs leaves a window's remaining "
-    "budget unused when a run ends mid-window; the wall time then adds ~5 s of start-up, the views and "
-    "teardown, which a 5 s window magnifies 12x (at the real 60 s window it is ~1% of a sync of this "
-    "size). Next steps: one limiter per API key shared by every client of the process, and one Dagster "
-    "run for all workspace partitions of a CLI sync (`cli/runner.py`).",
-    "- **Peak RSS at M.** This package stays bounded per product (its Python data is one product at a "
-    "time), but two things grow with the warehouse: DuckDB's buffer cache (a trial CLI sync at `large` "
-    "with `memory_limit=200MB` on the DuckDB connections: 574 -> 484 MB, 118 s vs 115 s) and the Python "
-    "heap of the process (not yet attributed; `MALLOC_ARENA_MAX=2` left it at 568 MB, so it is not "
-    "allocator arenas of the fan-out threads). Bounding DuckDB's memory in the warehouse layer is the "
-    "first fix to make; then a tracemalloc pass over one `large` sync.",
+    "- **Quota off at S.** A fixed ~4-5 s comes before and around the work: interpreter and imports, a "
+    "Dagster instance in a fresh `DAGSTER_HOME` (its SQLite storages are created on the first run), two "
+    "runs (run record, planned events, event log). The floor is ~5-7 s in total, so 1.5x the floor at S "
+    "leaves ~3 s for 3,600 requests, normalization, merge with history and checks: not reachable while a "
+    "sync runs inside Dagster. At M the fixed part is amortized and the remaining cost is per request and "
+    "per row, where this package now spends less CPU per request than the floor (urllib3 vs requests).",
+    "- **vs dlt.** dlt sends ~2x the minimum requests (its offset paginator stops only on an empty page) "
+    "but has no Dagster start-up; at S the ratio is bounded by the same fixed ~4-5 s. Under the API's "
+    "real quota (60/min + 10) wall time is requests / quota, where section 2 measures both.",
+    "- **Rate-limited wall time.** Requests now flow while scopes merge (fetch-ahead) and one client paces "
+    "the whole sync (one run for all workspaces), so the request span sits at the quota floor; wall time "
+    "adds the start-up before the first request and the last merge, checks, views and run teardown after "
+    "the last, ~5 s that a 5 s window magnifies 12x (at the real 60 s window it is ~0.5% of a sync of "
+    "this size).",
+    "- **Peak RSS.** Importing the stack alone (Dagster, pandas, pyarrow, DuckDB, SQLAlchemy) and building "
+    "the definitions takes ~200 MB RSS (measured with `ru_maxrss` after the imports). DuckDB is capped at "
+    "100MB per connection (`memory_limit`, safe now that DuckDB tables carry no in-memory primary-key "
+    "index); the Python data held at once is one scope being merged plus the next one being fetched.",
     "",
-    "Fixed from these profiles (each commit message carries its before/after): the client sends the key "
-    "as the session's auth so requests skips its per-request `~/.netrc` lookup (-2% CPU per request), "
-    "and the warehouse resource ensures the schema once per run instead of once per asset (-5% wall at "
-    "fake scale `small`).",
+    "Fixed in this round (each commit message carries its before/after): the client's transport moved "
+    "from requests to urllib3 (2.4x less CPU per listing request); a CLI sync runs two Dagster runs "
+    "instead of one per workspace plus two; each level fetches the next scope while merging the current "
+    "one; normalization 2.3x (properties) to 4x (items) less CPU per record; `ensure()` is one read when "
+    "the warehouse is current (was ~200 DDL statements per run); one commit per scope instead of three; "
+    "DuckDB tables without primary-key indexes and with a bounded memory limit.",
 ]
 
 
