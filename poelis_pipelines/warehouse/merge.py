@@ -1,8 +1,9 @@
 """Merge one staged batch into its table and history, in set-based SQL shared by DuckDB, PostgreSQL, SQLite.
 
-The plan: stage the frame; classify every staged row against the current table into a temporary `diff` table
-(`new`, `reappeared`, `update`, `delete`, `unchanged`) and add the scope's rows the frame no longer lists
-(`remove`); close the current history version of every changed row and write the new one; apply the changes.
+The plan: stage the frame; classify every staged row against the scope's current rows (and the rows of
+staged ids found in another scope) into a temporary `diff` table (`new`, `reappeared`, `update`, `delete`,
+`unchanged`) and add the scope's rows the frame no longer lists (`remove`); close the current history
+version of every changed row and write the new one; apply the changes.
 Rows are compared on their versioned columns with `IS DISTINCT FROM`, so `_synced_at` alone never counts as a
 change and a rerun of the same data writes nothing but `_synced_at`. Statements whose actions did not occur
 are skipped (a first load runs no UPDATE; an unchanged rerun writes no history).
@@ -54,6 +55,30 @@ def _in(actions: Collection[str]) -> str:
     return ", ".join(f"'{action}'" for action in actions)
 
 
+def _current_rows(table: Table, target: str, stage: str) -> str:
+    """`WITH` relations of the target rows the classification reads: `_scoped`, the scope's rows, and
+    `_current`, those plus the rows of staged ids found outside the scope (a row that moved to another
+    product is an update or reappears, not a new row and a key violation).
+
+    Not the whole table, which would make each merge read every scope's rows and a sync's cost grow with the
+    square of the organization. The scope's rows are contiguous (DuckDB skips the other row groups by their
+    zone maps; PostgreSQL reads them through the scope index). Outside the scope only the ids the scope lacks
+    are looked up: none on a rerun, where DuckDB then skips the scan (an empty join side); PostgreSQL probes
+    the primary key. Tables without a scope column are their own scope.
+    """
+    names = [*(column.name for column in table.versioned_columns), REMOVED_AT]
+    columns = ", ".join(f"t.{quote(name)}" for name in names)
+    if not table.scope_column:
+        return f"WITH _scoped AS (SELECT {columns} FROM {target} AS t), _current AS (SELECT * FROM _scoped)"
+    scope = quote(table.scope_column)
+    return (
+        f"WITH _scoped AS (SELECT {columns} FROM {target} AS t WHERE t.{scope} = :scope), "
+        f"_current AS (SELECT * FROM _scoped UNION ALL SELECT {columns} FROM {target} AS t "
+        f'WHERE t."id" IN (SELECT s."id" FROM {stage} AS s '
+        f'WHERE NOT EXISTS (SELECT 1 FROM _scoped AS u WHERE u."id" = s."id")))'
+    )
+
+
 def merge_frame(
     connection: sa.Connection,
     dialect: Dialect,
@@ -79,17 +104,16 @@ def merge_frame(
             change = "CASE WHEN s.deleted IS TRUE AND t.deleted IS NOT TRUE THEN 'delete' ELSE 'update' END"
         else:
             change = "'update'"
-        in_scope = f"AND t.{quote(table.scope_column)} = :scope" if table.scope_column else ""
         # pysqlite runs DDL outside the transaction, so a failed merge can leave the diff behind there.
         run(f"DROP TABLE IF EXISTS {diff}")
         run(
-            f'CREATE TEMPORARY TABLE {diff} AS SELECT s."id" AS "id", CASE '
+            f"CREATE TEMPORARY TABLE {diff} AS {_current_rows(table, target, stage)} "
+            'SELECT s."id" AS "id", CASE '
             "WHEN t.\"id\" IS NULL THEN 'new' "
             f"WHEN t.{quote(REMOVED_AT)} IS NOT NULL THEN 'reappeared' "
             f"WHEN {changed} THEN {change} ELSE 'unchanged' END AS \"action\" "
-            f'FROM {stage} AS s LEFT JOIN {target} AS t ON t."id" = s."id" '
-            f"UNION ALL SELECT t.\"id\", 'remove' FROM {target} AS t "
-            f"WHERE t.{quote(REMOVED_AT)} IS NULL {in_scope} "
+            f'FROM {stage} AS s LEFT JOIN _current AS t ON t."id" = s."id" '
+            f"UNION ALL SELECT t.\"id\", 'remove' FROM _scoped AS t WHERE t.{quote(REMOVED_AT)} IS NULL "
             f'AND NOT EXISTS (SELECT 1 FROM {stage} AS s WHERE s."id" = t."id")'
         )
         temporary_table_prepared(run, dialect, diff)

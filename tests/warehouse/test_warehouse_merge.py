@@ -96,6 +96,33 @@ def test_insert_update_remove_reappear_and_soft_delete_write_exact_history(wareh
     assert removed_version["_removed_at"].tolist() == [T3]
 
 
+def test_a_row_that_moves_to_another_scope_is_updated_or_reappears_never_duplicated(
+    warehouse: Warehouse,
+) -> None:
+    warehouse.merge([items_batch([item("a", "A"), item("m", "M")])], synced_at=T1)
+    moved = warehouse.merge([items_batch([item("m", "M", product_id="prod-2")], "prod-2")], synced_at=T2)
+    assert moved.tables["items"] == TableCounts(updated=1)
+    old_scope = warehouse.merge([items_batch([item("a", "A")])], synced_at=T2)
+    assert old_scope.tables["items"] == TableCounts(unchanged=1), "the moved row left the old scope"
+
+    # Back to prod-1, this time the scope it leaves is merged first: removed there, then reappears.
+    left = warehouse.merge([items_batch([], "prod-2")], synced_at=T3)
+    assert left.tables["items"] == TableCounts(removed=1)
+    back = warehouse.merge([items_batch([item("a", "A"), item("m", "M")])], synced_at=T4)
+    assert back.tables["items"] == TableCounts(inserted=1, unchanged=1)
+
+    assert [row for row in history(warehouse, "items") if row[0] == "m"] == [
+        ("m", "insert", T1, T2),
+        ("m", "update", T2, T3),
+        ("m", "remove", T3, T4),
+        ("m", "insert", T4, None),
+    ]
+    current = warehouse.read_table("items").set_index("id")
+    assert sorted(current.index) == ["a", "m"]
+    assert current.loc["m", "product_id"] == "prod-1"
+    assert pd.isna(current.loc["m", "_removed_at"])
+
+
 def test_every_property_type_round_trips_with_unicode_nan_long_text_dates_and_json(
     warehouse: Warehouse,
 ) -> None:
