@@ -233,10 +233,12 @@ class RateLimiter:
         """Improve the budget bound from one answer (the module docstring says why it stays safe)."""
         self._capacity = max(self._capacity, remaining + 1)
         if self._window_reset is None or reset > self._window_reset:  # a window not seen before
+            # Only a capacity learnt in an earlier window can tell that this request opened the window: the
+            # first answer a client gets may come from a window another client (an earlier run) opened.
+            opened_by_this_request = self._window_reset is not None and remaining + 1 == self._capacity
             self._window_reset = reset
             self._lowest_remaining = remaining
             self._budget = max(remaining - self._in_flight, 0)
-            opened_by_this_request = remaining + 1 == self._capacity
             self._window_end = self._end_of_window(reset, sent_at, received_at, opened_by_this_request)
             self._probing = False
         elif reset == self._window_reset:  # (older windows' answers teach nothing)

@@ -103,3 +103,25 @@ def test_requests_per_minute_caps_our_own_rate(fake_api: Any, make_client: Clien
 
 def test_organization_users_are_listed(fake_api: Any, make_client: ClientFactory) -> None:
     assert list(make_client(page_size=2).iter_organization_users()) == list(fake_api.dataset.users)
+
+
+def test_a_client_starting_in_a_window_another_client_opened_still_learns_its_length(
+    fake_api: Any, make_client: ClientFactory
+) -> None:
+    """Each Dagster run builds its own client, which often starts in a window an earlier run opened. Taking
+    that window for its own would contradict the window-length estimate and drop it for good, so every later
+    window would start up to a second late (the fake rounds Reset up to whole seconds)."""
+    limit = RateLimit(limit=40, burst=10, window=2.0)
+    fake_api.rate_limit = limit
+    item_ids = [item["id"] for item in fake_api.dataset.items]
+    make_client().get_item(item_ids[0])  # the earlier run opens the window...
+    time.sleep(limit.window / 2)  # ...and the next run starts halfway through it
+
+    client = make_client(max_concurrency=4)
+    work = [item_ids[index % len(item_ids)] for index in range(4 * (limit.limit + limit.burst))]
+    assert len(list(client.fan_out(client.get_item, work))) == len(work)
+
+    assert client.stats.rate_limited == 0
+    length = client._limiter._length  # white box: the estimate itself; its effect is only timing
+    assert length.usable, "the window-length estimate was dropped"
+    assert length.low <= limit.window <= length.high
