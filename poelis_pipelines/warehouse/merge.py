@@ -126,6 +126,13 @@ def merge_frame(
         def ids_with(actions: Collection[str]) -> str:
             return f'(SELECT "id" FROM {diff} WHERE "action" IN ({_in(actions)}))'
 
+        in_scope = f"{quote(table.scope_column)} = :scope AND " if table.scope_column else ""
+
+        def scope_rows_with(actions: Collection[str]) -> str:
+            """Removed and unchanged rows are the scope's (the scope column is versioned): saying so lets
+            DuckDB read only the scope's row groups. Replaced rows may have moved in from another scope."""
+            return f'{in_scope}"id" IN {ids_with(actions)}'
+
         history_columns = ", ".join(
             [*versioned, quote(REMOVED_AT), quote(VALID_FROM), quote(VALID_TO), quote(CHANGE)]
         )
@@ -145,9 +152,9 @@ def merge_frame(
             run(
                 f"INSERT INTO {history} ({history_columns}) "
                 f"SELECT {', '.join(f't.{name}' for name in versioned)}, :ts, :ts, NULL, 'remove' "
-                f'FROM {target} AS t WHERE t."id" IN {ids_with(["remove"])}'
+                f"FROM {target} AS t WHERE {scope_rows_with(['remove'])}"
             )
-            run(f'UPDATE {target} SET {quote(REMOVED_AT)} = :ts WHERE "id" IN {ids_with(["remove"])}')
+            run(f"UPDATE {target} SET {quote(REMOVED_AT)} = :ts WHERE {scope_rows_with(['remove'])}")
 
         replacing = ("reappeared", "update", "delete")
         if occurred(replacing):
@@ -157,7 +164,7 @@ def merge_frame(
                 f'FROM {stage} AS s WHERE {target}."id" = s."id" AND s."id" IN {ids_with(replacing)}'
             )
         if occurred(["unchanged"]):
-            run(f'UPDATE {target} SET {quote(SYNCED_AT)} = :ts WHERE "id" IN {ids_with(["unchanged"])}')
+            run(f"UPDATE {target} SET {quote(SYNCED_AT)} = :ts WHERE {scope_rows_with(['unchanged'])}")
         if occurred(["new"]):
             values = ", ".join(
                 ":ts" if name == SYNCED_AT else "NULL" if name == REMOVED_AT else f"s.{quote(name)}"
