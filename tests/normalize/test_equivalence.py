@@ -125,8 +125,9 @@ def reference_row(table: Table, record: dict[str, Any], lineage: dict[str, str])
         ):
             extra[key] = parent
     known_keys = {column.path[0] for column in api}
-    for key in record.keys() - known_keys:
-        extra[key] = record[key]
+    for key in record:
+        if key not in known_keys:
+            extra[key] = record[key]
     row: dict[str, Any] = dict(lineage)
     for column in flat + [column for columns in nested.values() for column in columns]:
         parent = record if len(column.path) == 1 else record.get(column.path[0])
