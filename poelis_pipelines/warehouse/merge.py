@@ -116,7 +116,9 @@ def merge_frame(
             f"UNION ALL SELECT t.\"id\", 'remove' FROM _scoped AS t WHERE t.{quote(REMOVED_AT)} IS NULL "
             f'AND NOT EXISTS (SELECT 1 FROM {stage} AS s WHERE s."id" = t."id")'
         )
-        temporary_table_prepared(run, dialect, diff)
+        # Statistics on `action` too: without them the planner expects 200 rows per action and probes the
+        # stage's index row by row (measured: 3x slower inserts on a first load).
+        temporary_table_prepared(run, dialect, diff, analyzed=("id", "action"))
         counted: list[Any] = list(run(f'SELECT "action", COUNT(*) FROM {diff} GROUP BY "action"'))
         counts = {str(row[0]): int(row[1]) for row in counted}
 
