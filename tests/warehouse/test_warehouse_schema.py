@@ -370,13 +370,18 @@ def test_a_duckdb_session_holds_the_file_until_it_ends(duckdb_url: str) -> None:
         assert subprocess.run(probe, capture_output=True, check=False).returncode == 0, "released after"
 
 
-@pytest.mark.parametrize(("query", "limit"), [("", "95.3 MiB"), ("?memory_limit=1GB", "953.6 MiB")])
+@pytest.mark.parametrize(
+    ("query", "limit", "threads"),
+    [("", "122.0 MiB", 1), ("?memory_limit=1GB&threads=2", "953.6 MiB", 2)],
+)
 def test_duckdb_file_connections_have_a_bounded_memory_limit_the_url_overrides(
-    duckdb_url: str, query: str, limit: str
+    duckdb_url: str, query: str, limit: str, threads: int
 ) -> None:
     with Warehouse(duckdb_url + query) as warehouse:
-        setting = warehouse.query("SELECT current_setting('memory_limit') AS memory_limit")
-    assert setting["memory_limit"].tolist() == [limit]
+        setting = warehouse.query(
+            "SELECT current_setting('memory_limit') AS memory_limit, current_setting('threads') AS threads"
+        )
+    assert setting[["memory_limit", "threads"]].values.tolist() == [[limit, threads]]
 
 
 def test_duckdb_tables_carry_no_in_memory_key_index_so_a_bounded_memory_limit_holds_at_any_size(
