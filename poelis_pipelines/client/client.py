@@ -280,6 +280,7 @@ class PoelisClient:
         code, message = _error_fields(response)
         request_id = response.headers.get("X-Request-ID")
         trace = f"X-Request-ID {request_id or 'absent'}"
+        no_api_here = status == 404 and endpoint.endswith("/workspaces")  # the one route every key can list
         if status == 401:
             summary = (
                 f"The Poelis API refused the key {fingerprint(self._api_key)} as invalid or revoked "
@@ -295,7 +296,7 @@ class PoelisClient:
                 f"client follows no redirect, so the key goes to {self.base_url} only: if the API moved, set "
                 f"{settings.ENV_BASE_URL} to its new address ({trace})."
             )
-        elif status == 404 and endpoint.endswith("/workspaces"):  # the one route every key can list
+        elif no_api_here:
             summary = (
                 f"{endpoint} failed with 404 at {self.base_url}: no Poelis API answers there; check "
                 f"{settings.ENV_BASE_URL} (e.g. {settings.DEFAULT_BASE_URL}) ({trace})."
@@ -303,7 +304,7 @@ class PoelisClient:
         else:
             summary = f"{endpoint} failed with {status} {code or ''}: {message} ({trace})."
         error_class = _ERROR_CLASSES.get(status, ServerError if status >= 500 else PoelisAPIError)
-        if status == 404 and endpoint.endswith("/workspaces"):
+        if no_api_here:
             error_class = NoAPIAtBaseURLError
         fields: dict[str, Any] = {
             "status": status,
