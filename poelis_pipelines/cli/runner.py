@@ -198,7 +198,8 @@ class Runner:
         only: Sequence[str] | None = None,
         on_step: Callable[[str], None] | None = None,
     ) -> SyncSummary:
-        """Workspaces first (the partitions come from them), then each workspace, then the views."""
+        """The workspace list first (the partitions come from it), then every target workspace and the views,
+        one run per contiguous range of their partitions."""
         release_abandoned_runs(self.instance)
         if not self._execute("workspaces", ["workspaces"]):
             return self.summary
@@ -211,7 +212,8 @@ class Runner:
             )
             return self.summary
         known = self.instance.get_dynamic_partitions(settings.WORKSPACE_PARTITIONS_NAME)
-        new = [workspace_id for workspace_id in available if workspace_id not in set(known)]
+        registered = set(known)
+        new = [workspace_id for workspace_id in available if workspace_id not in registered]
         if new:
             self.instance.add_dynamic_partitions(settings.WORKSPACE_PARTITIONS_NAME, new)
             known = [*known, *new]
