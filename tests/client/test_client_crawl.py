@@ -57,35 +57,26 @@ def test_invalid_json_bodies_are_retried(fake_api: Any, make_client: ClientFacto
     assert client.stats.retries["invalid_json"] > 0
 
 
-def test_paced_requests_spend_the_whole_budget_without_a_429(
-    fake_api: Any, make_client: ClientFactory
-) -> None:
-    # Whole-second windows are the hard case: the fake rounds Reset up to whole seconds, so a client that
-    # only trusted Reset would restart every window a second late. The client learns the window's length
-    # over its first windows; the steady state after them is what a long sync sees.
+def test_paced_requests_cross_many_windows_without_a_429(fake_api: Any, make_client: ClientFactory) -> None:
+    # Whole-second windows are the hard case: the fake rounds Reset up to whole seconds, so the client learns
+    # the window's length from the windows it opens and ends each window by that estimate, before Reset says
+    # so. An estimate that ended a window too soon would show here as a 429. How much of the budget the
+    # client spends is a speed, measured in `python -m benchmarks.bench_client` (section 2), not here.
     limit = RateLimit(limit=40, burst=10, window=2.0)
-    per_window = limit.limit + limit.burst
     fake_api.rate_limit = limit
     client = make_client(max_concurrency=4)
     item_ids = [item["id"] for item in fake_api.dataset.items]
-    work = [item_ids[index % len(item_ids)] for index in range(9 * per_window + 1)]  # one request each
-    warm_up, measured = (
-        work[: 3 * per_window + 1],
-        work[3 * per_window + 1 :],
-    )  # warm-up ends opening window 4
+    work = [item_ids[index % len(item_ids)] for index in range(6 * (limit.limit + limit.burst) + 1)]
 
-    fetched = [item["id"] for _, item in client.fan_out(client.get_item, warm_up)]
-    started = time.monotonic()
-    fetched += [item["id"] for _, item in client.fan_out(client.get_item, measured)]
-    elapsed = time.monotonic() - started
+    fetched = [item["id"] for _, item in client.fan_out(client.get_item, work)]
 
     assert fetched == work
     assert client.stats.rate_limited == 0
     assert fake_api.counters == Counter({("/v1/public/items/{id}", 200): len(work)})
-    # From the start of window 4 to the probe opening window 10: six windows' worth of requests.
-    achieved_rate = (len(measured) - 1) / elapsed
-    allowed_rate = per_window / limit.window
-    assert achieved_rate / allowed_rate >= 0.9
+    assert client.stats.seconds_waited > 0, "six windows' worth of requests cannot go without waiting"
+    length = client._limiter._length  # white box: windows were ended by the estimate, not by Reset alone
+    assert length.usable
+    assert length.low <= limit.window <= length.high
 
 
 def test_requests_per_minute_caps_our_own_rate(fake_api: Any, make_client: ClientFactory) -> None:
