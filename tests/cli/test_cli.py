@@ -126,6 +126,7 @@ def test_an_unreachable_host_fails_with_one_line_and_exit_code_1(
     cli_env: dict[str, str], tmp_path: Path
 ) -> None:
     cli_env[settings.ENV_BASE_URL] = f"http://127.0.0.1:{closed_loopback_port()}"
+    cli_env[settings.ENV_BACKOFF_SECONDS] = "0.01"  # every attempt is still made, without the waits between
     result = run_cli("sync", env=cli_env, cwd=tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     error_lines = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
