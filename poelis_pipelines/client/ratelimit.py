@@ -26,6 +26,7 @@ from poelis_pipelines import settings
 _SAFETY_MARGIN_SECONDS = 0.02  # absorbs scheduling jitter between our clock read and the server's
 _PROBE_POLL_SECONDS = 1.0  # upper bound on a wait that an answer normally ends sooner (notify)
 _LENGTH_PRECISION_SECONDS = 0.1  # stop holding probes back to learn the window length beyond this
+_MAX_LEARNING_PROBES = 8  # bisection needs ~5 (whole-number test, then halving 1 s down to 0.1 s)
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,10 @@ class _WindowLength:
     probes placed so that each rounding splits what is left (first at the likeliest value, a whole number of
     seconds, then in halves), pins the length down within a window or two. An empty intersection, or a 429
     after a window ended by this estimate, shows that the server works some other way (windows aligned to
-    the clock, say), and the estimate is dropped for good: `Reset` rules alone.
+    the clock, say), and the estimate is dropped for good: `Reset` rules alone. So is an estimate still not
+    precise after `_MAX_LEARNING_PROBES` held-back probes: windows aligned to the clock never contradict it
+    (each probe only says "shorter than what is left of this second"), and each held-back probe costs up
+    to a second.
     """
 
     def __init__(self) -> None:
@@ -82,6 +86,7 @@ class _WindowLength:
         self.high = math.inf
         self.enabled = True
         self._admission_spread = 0.0  # how uncertain the last admission time was (its round trip)
+        self._learning_probes = 0
 
     def observe(self, reset: float, admitted_low: float, admitted_high: float) -> None:
         low, high = max(self.low, reset - 1.0 - admitted_high), min(self.high, reset - admitted_low)
@@ -106,7 +111,11 @@ class _WindowLength:
     def learning_delay(self, probe_at: float) -> float:
         """How long to hold a probe due at server time `probe_at` so that the rounding of the window it
         opens tells on which side of a chosen split the length lies (a probe admitted at t splits at w
-        when t + w is a whole number)."""
+        when t + w is a whole number). 0 once the probes allowed for learning are spent (estimate dropped)."""
+        if self._learning_probes >= _MAX_LEARNING_PROBES:
+            self.enabled = False
+            return 0.0
+        self._learning_probes += 1
         whole = math.floor(self.high)
         if whole > self.low:  # is it a whole number of seconds? test just above it
             split = whole + _SAFETY_MARGIN_SECONDS + self._admission_spread
