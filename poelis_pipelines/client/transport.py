@@ -7,6 +7,7 @@ requests read from the environment on every request is read here once, when the 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import urllib.request
 from collections.abc import Mapping
@@ -71,9 +72,27 @@ def environment_proxy(base_url: str) -> str | None:
     parts = urlsplit(base_url)
     proxies = urllib.request.getproxies()
     proxy = proxies.get(parts.scheme) or proxies.get("all")
-    if not proxy or urllib.request.proxy_bypass(parts.hostname or ""):
+    if not proxy or _bypasses_proxy(parts.hostname or ""):
         return None
     return proxy if "://" in proxy else f"http://{proxy}"  # as requests reads `proxy:3128`
+
+
+def _bypasses_proxy(host: str) -> bool:
+    """`NO_PROXY` as the standard library reads it (names, domain suffixes, `*`), plus the CIDR ranges
+    (`10.0.0.0/8`) that curl and requests also honour and the standard library does not."""
+    if urllib.request.proxy_bypass(host):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    for entry in urllib.request.getproxies_environment().get("no", "").split(","):
+        try:
+            if address in ipaddress.ip_network(entry.strip(), strict=False):
+                return True
+        except ValueError:  # a host name, a suffix or `*`: the standard library's part
+            continue
+    return False
 
 
 def ca_bundle_options() -> dict[str, Any]:

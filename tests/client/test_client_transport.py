@@ -92,15 +92,28 @@ def test_http_proxy_from_the_environment_forwards_every_request(
     assert headers["host"] == urlsplit(fake_api.base_url).netloc
 
 
+@pytest.mark.parametrize(
+    ("no_proxy", "proxied"),
+    [
+        ("example.com,127.0.0.1", False),
+        ("example.com, 127.0.0.0/8", False),  # a CIDR range, as curl and requests read it
+        ("example.com,10.0.0.0/8", True),
+    ],
+)
 def test_no_proxy_exempts_the_api_host(
-    fake_api: Any, make_client: ClientFactory, proxy: ForwardingProxy, monkeypatch: pytest.MonkeyPatch
+    fake_api: Any,
+    make_client: ClientFactory,
+    proxy: ForwardingProxy,
+    monkeypatch: pytest.MonkeyPatch,
+    no_proxy: str,
+    proxied: bool,
 ) -> None:
     monkeypatch.setenv("http_proxy", proxy.url)
-    monkeypatch.setenv("NO_PROXY", "example.com,127.0.0.1")
+    monkeypatch.setenv("NO_PROXY", no_proxy)
 
     assert len(list(make_client().iter_workspaces())) == len(fake_api.dataset.workspaces)
 
-    assert proxy.seen == []
+    assert len(proxy.seen) == (1 if proxied else 0)
     assert fake_api.total_requests == 1
 
 
