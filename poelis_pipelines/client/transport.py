@@ -72,21 +72,21 @@ def environment_proxy(base_url: str) -> str | None:
     parts = urlsplit(base_url)
     proxies = urllib.request.getproxies()
     proxy = proxies.get(parts.scheme) or proxies.get("all")
-    if not proxy or _bypasses_proxy(parts.hostname or ""):
+    if not proxy or _bypasses_proxy(parts.hostname or "", proxies.get("no", "")):
         return None
     return proxy if "://" in proxy else f"http://{proxy}"  # as requests reads `proxy:3128`
 
 
-def _bypasses_proxy(host: str) -> bool:
+def _bypasses_proxy(host: str, no_proxy: str) -> bool:
     """`NO_PROXY` as the standard library reads it (names, domain suffixes, `*`), plus the CIDR ranges
-    (`10.0.0.0/8`) that curl and requests also honour and the standard library does not."""
+    (`10.0.0.0/8`) in `no_proxy` that curl and requests also honour and the standard library does not."""
     if urllib.request.proxy_bypass(host):
         return True
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
         return False
-    for entry in urllib.request.getproxies_environment().get("no", "").split(","):
+    for entry in no_proxy.split(","):
         try:
             if address in ipaddress.ip_network(entry.strip(), strict=False):
                 return True
