@@ -59,6 +59,9 @@ DEFAULT_MAX_BACKOFF_SECONDS = 30.0
 WAREHOUSE_IDENTIFIER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"  # schema and table names we format into SQL
 WAREHOUSE_STAGE_CHUNK_ROWS = 100_000  # rows converted and sent per bulk-load chunk (bounds memory)
 WAREHOUSE_SCOPE_ALL = "*"  # sync_runs.scope of a table listed as a whole (workspaces)
+# Records a level fetches ahead of its merges, and the most one merge takes: scopes already fetched are
+# merged together (one transaction, one set of statements) up to this many records.
+SYNC_MERGE_RECORDS = 10_000
 
 # --- Fake Poelis API (poelis_pipelines.fake_api) ---
 FAKE_API_HOST = "127.0.0.1"

@@ -4,7 +4,9 @@ The Dagster assets are thin wrappers around these functions, and the CLI runs th
 code path. A level takes the workspaces of one Dagster step (one partition, or the CLI's range of them) and
 commits per scope (a workspace's products, a product's items, a product's properties), recording the scope in
 `sync_runs` in the same transaction, so a re-executed run skips what it already committed instead of spending
-the organization's quota again. The next scope is fetched while the current one is normalized and merged.
+the organization's quota again. Scopes are fetched ahead while earlier ones are normalized and merged, and
+the scopes already fetched when a merge starts are merged together (up to `SYNC_MERGE_RECORDS` records):
+under a quota that is one scope per commit, as fetched; quota off, a few merges cover many small scopes.
 The warehouse is the hand-off between levels: items are listed for the products the warehouse holds,
 properties for the items it holds, so no level refetches its parent.
 """
@@ -14,7 +16,6 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -125,10 +126,16 @@ class _Level:
     lineage: Callable[[str], dict[str, str]] = _no_lineage
     """Ids the records do not carry but the table keeps for analysts (e.g. an item's workspace)."""
 
-    def batch(self, scope: str, records: Records) -> Batch:
+    def batch(self, fetched: _Fetched) -> Batch:
         table = TABLES[self.table]
-        frame = normalize(table.name, records, endpoint=self.endpoint(scope), **self.lineage(scope))
-        return Batch(table.name, frame, scope={table.scope_column: scope} if table.scope_column else {})
+        scope = fetched.scope
+        frame = normalize(table.name, fetched.records, endpoint=self.endpoint(scope), **self.lineage(scope))
+        return Batch(
+            table.name,
+            frame,
+            scope={table.scope_column: scope} if table.scope_column else {},
+            run_columns={"started_at": fetched.started_at, **_http_columns(fetched.http)},
+        )
 
 
 @dataclass
@@ -147,27 +154,34 @@ class _Abandoned(Exception):
 
 
 class _Prefetcher:
-    """Fetches scope i+1 on one background thread while the caller normalizes and merges scope i.
+    """Fetches scopes in order on one background thread, ahead of the caller's merges, while it holds fewer
+    than `SYNC_MERGE_RECORDS` fetched records; the caller takes every scope already fetched as one group.
 
-    Quota off, the API's answers and DuckDB's work overlap the Python of the other side; under a quota,
-    requests keep flowing while a scope merges instead of leaving the window's budget unused. One fetch runs
-    at a time, so a scope's HTTP cost is the client's stats difference around it. When the caller stops
-    early, the fetch in flight stops at its next record: its requests in flight finish, no new one starts.
+    Quota off, the API's answers and DuckDB's work overlap the Python of the other side, and scopes pile up
+    during a merge so the next one covers several; under a quota, requests keep flowing while a scope merges
+    instead of leaving the window's budget unused, and each scope is merged as soon as it arrives. One fetch
+    runs at a time, so a scope's HTTP cost is the client's stats difference around it. A failed fetch ends
+    its group and the fetching. When the caller stops early, the fetch in flight stops at its next record:
+    its requests in flight finish, no new one starts.
     """
 
     def __init__(self, level: _Level, client: PoelisClient, scopes: list[str]) -> None:
         self._level = level
         self._client = client
-        self._scopes = iter(scopes)
+        self._scopes = scopes
         self._stop = threading.Event()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="poelis-prefetch")
-        self._queued: deque[Future[_Fetched]] = deque()
+        self._changed = threading.Condition()
+        self._ready: deque[_Fetched] = deque()
+        self._held = 0  # records in `_ready`
+        self._finished = False
+        self._thread = threading.Thread(target=self._fetch_all, name="poelis-prefetch", daemon=True)
 
     def _fetch(self, scope: str) -> _Fetched:
         fetched = _Fetched(scope, _now(), [], {})
         before = self._client.stats.snapshot()
-        records = iter(self._level.fetch(scope))
+        records: Iterator[Mapping[str, Any]] = iter(())
         try:
+            records = iter(self._level.fetch(scope))
             for record in records:
                 if self._stop.is_set():
                     raise _Abandoned(scope)
@@ -180,59 +194,117 @@ class _Prefetcher:
         fetched.http = _http_since(self._client, before)
         return fetched
 
-    def _queue_next(self) -> None:
-        scope = next(self._scopes, None)
-        if scope is not None:
-            self._queued.append(self._executor.submit(self._fetch, scope))
+    def _may_fetch(self) -> bool:
+        return self._held < settings.SYNC_MERGE_RECORDS or self._stop.is_set()
 
-    def __iter__(self) -> Iterator[_Fetched]:
-        self._queue_next()
-        while self._queued:
-            head = self._queued.popleft()
-            self._queue_next()
-            yield head.result()
+    def _fetch_all(self) -> None:
+        try:
+            for scope in self._scopes:
+                with self._changed:
+                    self._changed.wait_for(self._may_fetch)
+                if self._stop.is_set():
+                    return
+                try:
+                    fetched = self._fetch(scope)
+                except BaseException as error:  # a bug: the caller must fail, not see a short level
+                    fetched = _Fetched(
+                        scope, _now(), [], {}, RuntimeError(f"fetching {scope} failed: {error!r}")
+                    )
+                with self._changed:
+                    self._ready.append(fetched)
+                    self._held += len(fetched.records)
+                    self._changed.notify_all()
+                if fetched.error is not None:
+                    return
+        finally:
+            with self._changed:
+                self._finished = True
+                self._changed.notify_all()
+
+    def __iter__(self) -> Iterator[list[_Fetched]]:
+        """Groups of consecutive scopes: the next one (waiting for it if need be) and those fetched after it,
+        up to `SYNC_MERGE_RECORDS` records, ending at a failed fetch."""
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: bool(self._ready) or self._finished)
+                if not self._ready:
+                    return
+                group = [self._ready.popleft()]
+                records = len(group[0].records)
+                while (
+                    self._ready
+                    and group[-1].error is None
+                    and records + len(self._ready[0].records) <= settings.SYNC_MERGE_RECORDS
+                ):
+                    group.append(self._ready.popleft())
+                    records += len(group[-1].records)
+                self._held -= records
+                self._changed.notify_all()
+            yield group
 
     def __enter__(self) -> _Prefetcher:
+        self._thread.start()
         return self
 
     def __exit__(self, *_exc_info: object) -> None:
         self._stop.set()
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        with self._changed:
+            self._changed.notify_all()
+        self._thread.join()
 
 
-def _merge_scope(
-    level: _Level, warehouse: Warehouse, result: LevelResult, fetched: _Fetched, *, run_key: str
+def _record_failure(
+    level: _Level, warehouse: Warehouse, fetched: _Fetched, error: Exception, *, run_key: str
 ) -> None:
-    """Merge one complete scope in one transaction, which also records the scope in `sync_runs`.
+    """The scope's failure in `sync_runs`, its text scrubbed of secrets: which scope broke, and why."""
+    warehouse.record_sync_run(
+        run_key,
+        level.table,
+        fetched.scope,
+        status="failed",
+        started_at=fetched.started_at,
+        finished_at=_now(),
+        error=scrub(f"{type(error).__name__}: {error}"),
+        **_http_columns(fetched.http),
+    )
 
-    A failure is recorded (with its text scrubbed of secrets) before it propagates, so `sync_runs` tells the
-    analyst which scope broke and why.
+
+def _merge_group(
+    level: _Level, warehouse: Warehouse, result: LevelResult, group: list[_Fetched], *, run_key: str
+) -> None:
+    """Merge a group of complete scopes in one transaction, which also records each scope in `sync_runs`.
+
+    The scopes before one that failed (its fetch, or its records' normalization) are merged first, so that
+    failure costs no other scope's work; it is then recorded and raised. The group shares the time its first
+    fetch started as `_synced_at` (every row was fetched after it).
     """
-    try:
-        if fetched.error is not None:
-            raise fetched.error
-        report = warehouse.merge(
-            [level.batch(fetched.scope, fetched.records)],
-            synced_at=fetched.started_at,
-            run_id=run_key,
-            run_columns={"started_at": fetched.started_at, **_http_columns(fetched.http)},
-        )
-    except Exception as error:
-        warehouse.record_sync_run(
-            run_key,
-            level.table,
-            fetched.scope,
-            status="failed",
-            started_at=fetched.started_at,
-            finished_at=_now(),
-            error=scrub(f"{type(error).__name__}: {error}"),
-            **_http_columns(fetched.http),
-        )
-        raise
-    result.add(report)
-    result.records_from_api += len(fetched.records)
-    result.scopes_synced.append(fetched.scope)
-    PROGRESS.advance(level.table, len(fetched.records))
+    batches: list[Batch] = []
+    failed: tuple[_Fetched, Exception] | None = None
+    for fetched in group:
+        try:
+            if fetched.error is not None:
+                raise fetched.error
+            batches.append(level.batch(fetched))
+        except Exception as error:
+            failed = (fetched, error)
+            break
+    merged = group[: len(batches)]
+    if merged:
+        try:
+            report = warehouse.merge(batches, synced_at=merged[0].started_at, run_id=run_key)
+        except Exception as error:
+            for fetched in merged:
+                _record_failure(level, warehouse, fetched, error, run_key=run_key)
+            raise
+        result.add(report)
+        for fetched in merged:
+            result.records_from_api += len(fetched.records)
+            result.scopes_synced.append(fetched.scope)
+            PROGRESS.advance(level.table, len(fetched.records))
+    if failed is not None:
+        failed_fetch, failure = failed
+        _record_failure(level, warehouse, failed_fetch, failure, run_key=run_key)
+        raise failure
 
 
 def _run_level(level: _Level, client: PoelisClient, warehouse: Warehouse, *, run_key: str) -> LevelResult:
@@ -246,9 +318,9 @@ def _run_level(level: _Level, client: PoelisClient, warehouse: Warehouse, *, run
     for _scope in result.scopes_resumed:
         PROGRESS.advance(level.table, 0)
     pending = [scope for scope in level.scopes if scope not in already_done]
-    with _Prefetcher(level, client, pending) as fetches:
-        for fetched in fetches:
-            _merge_scope(level, warehouse, result, fetched, run_key=run_key)
+    with _Prefetcher(level, client, pending) as groups:
+        for group in groups:
+            _merge_group(level, warehouse, result, group, run_key=run_key)
     result.http = _http_since(client, before)
     return result
 

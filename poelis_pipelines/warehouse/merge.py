@@ -1,9 +1,11 @@
 """Merge one staged batch into its table and history, in set-based SQL shared by DuckDB, PostgreSQL, SQLite.
 
-The plan: stage the frame; classify every staged row against the scope's current rows (and the rows of
-staged ids found in another scope) into a temporary `diff` table (`new`, `reappeared`, `update`, `delete`,
-`unchanged`) and add the scope's rows the frame no longer lists (`remove`); close the current history
-version of every changed row and write the new one; apply the changes.
+The plan: stage the frame, which lists one or more scopes completely; classify every staged row against the
+scopes' current rows (and the rows of staged ids found in another scope) into a temporary `diff` table
+(`new`, `reappeared`, `update`, `delete`, `unchanged`) and add the scopes' rows the frame no longer lists
+(`remove`); close the current history version of every changed row and write the new one; apply the changes.
+Merging several scopes at once costs one set of statements (and one scan of the table's ids) instead of
+one per scope: a sync's merge cost is then per row, not per product.
 Rows are compared on their versioned columns with `IS DISTINCT FROM`, so `_synced_at` alone never counts as a
 change and a rerun of the same data writes nothing but `_synced_at`. Statements whose actions did not occur
 are skipped (a first load runs no UPDATE; an unchanged rerun writes no history).
@@ -11,7 +13,7 @@ are skipped (a first load runs no UPDATE; an unchanged rerun writes no history).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -55,14 +57,14 @@ def _in(actions: Collection[str]) -> str:
     return ", ".join(f"'{action}'" for action in actions)
 
 
-def _current_rows(table: Table, target: str, stage: str) -> str:
-    """`WITH` relations of the target rows the classification reads: `_scoped`, the scope's rows, and
-    `_current`, those plus the rows of staged ids found outside the scope (a row that moved to another
+def _current_rows(table: Table, target: str, stage: str, in_scopes: str) -> str:
+    """`WITH` relations of the target rows the classification reads: `_scoped`, the scopes' rows, and
+    `_current`, those plus the rows of staged ids found outside the scopes (a row that moved to another
     product is an update or reappears, not a new row and a key violation).
 
     Not the whole table, which would make each merge read every scope's rows and a sync's cost grow with the
-    square of the organization. The scope's rows are contiguous (DuckDB skips the other row groups by their
-    zone maps; PostgreSQL reads them through the scope index). Outside the scope only the ids the scope lacks
+    square of the organization. A scope's rows are contiguous (DuckDB skips the other row groups by their
+    zone maps; PostgreSQL reads them through the scope index). Outside the scopes only the ids they lack
     are looked up: none on a rerun, where DuckDB then skips the scan (an empty join side); PostgreSQL probes
     the primary key. Tables without a scope column are their own scope.
     """
@@ -70,9 +72,8 @@ def _current_rows(table: Table, target: str, stage: str) -> str:
     columns = ", ".join(f"t.{quote(name)}" for name in names)
     if not table.scope_column:
         return f"WITH _scoped AS (SELECT {columns} FROM {target} AS t), _current AS (SELECT * FROM _scoped)"
-    scope = quote(table.scope_column)
     return (
-        f"WITH _scoped AS (SELECT {columns} FROM {target} AS t WHERE t.{scope} = :scope), "
+        f"WITH _scoped AS (SELECT {columns} FROM {target} AS t WHERE t.{in_scopes}), "
         f"_current AS (SELECT * FROM _scoped UNION ALL SELECT {columns} FROM {target} AS t "
         f'WHERE t."id" IN (SELECT s."id" FROM {stage} AS s '
         f'WHERE NOT EXISTS (SELECT 1 FROM _scoped AS u WHERE u."id" = s."id")))'
@@ -85,15 +86,20 @@ def merge_frame(
     schema: str,
     table: Table,
     frame: pd.DataFrame,
-    scope_value: str | None,
+    scope_values: Sequence[str | None],
     synced_at: datetime,
-) -> TableCounts:
-    """Stage `frame` and merge it into `table`, treating it as the complete listing of `scope_value`."""
+) -> dict[str | None, TableCounts]:
+    """Stage `frame` and merge it into `table`, treating it as the complete listing of each of `scope_values`
+    (`[None]` for a table without a scope column, which is its own scope). Returns the counts per scope."""
     diff = quote(f"_diff_{table.name}")
     target = qualified(schema, table.name, dialect)
     history = qualified(schema, table.history_name, dialect)
     versioned = [quote(column.name) for column in table.versioned_columns]
-    params = {"ts": synced_at, "scope": scope_value}
+    scope_params = {f"scope_{index}": value for index, value in enumerate(scope_values)}
+    params: dict[str, Any] = {"ts": synced_at, **scope_params}
+    scope_column = quote(table.scope_column) if table.scope_column else None
+    placeholders = ", ".join(f":{name}" for name in scope_params)
+    in_scopes = f"{scope_column} IN ({placeholders})" if scope_column else ""
 
     def run(sql: str) -> sa.CursorResult[Any]:
         return connection.execute(sa.text(sql), params)
@@ -104,23 +110,34 @@ def merge_frame(
             change = "CASE WHEN s.deleted IS TRUE AND t.deleted IS NOT TRUE THEN 'delete' ELSE 'update' END"
         else:
             change = "'update'"
+        no_scope = "CAST(NULL AS VARCHAR)"
+        staged_scope, listed_scope = (
+            (f"s.{scope_column}", f"t.{scope_column}") if scope_column else (no_scope, no_scope)
+        )
         # pysqlite runs DDL outside the transaction, so a failed merge can leave the diff behind there.
         run(f"DROP TABLE IF EXISTS {diff}")
         run(
-            f"CREATE TEMPORARY TABLE {diff} AS {_current_rows(table, target, stage)} "
-            'SELECT s."id" AS "id", CASE '
+            f"CREATE TEMPORARY TABLE {diff} AS {_current_rows(table, target, stage, in_scopes)} "
+            f'SELECT s."id" AS "id", {staged_scope} AS "scope", CASE '
             "WHEN t.\"id\" IS NULL THEN 'new' "
             f"WHEN t.{quote(REMOVED_AT)} IS NOT NULL THEN 'reappeared' "
             f"WHEN {changed} THEN {change} ELSE 'unchanged' END AS \"action\" "
             f'FROM {stage} AS s LEFT JOIN _current AS t ON t."id" = s."id" '
-            f"UNION ALL SELECT t.\"id\", 'remove' FROM _scoped AS t WHERE t.{quote(REMOVED_AT)} IS NULL "
+            f"UNION ALL SELECT t.\"id\", {listed_scope}, 'remove' FROM _scoped AS t "
+            f"WHERE t.{quote(REMOVED_AT)} IS NULL "
             f'AND NOT EXISTS (SELECT 1 FROM {stage} AS s WHERE s."id" = t."id")'
         )
         # Statistics on `action` too: without them the planner expects 200 rows per action and probes the
         # stage's index row by row (measured: 3x slower inserts on a first load).
         temporary_table_prepared(run, dialect, diff, analyzed=("id", "action"))
-        counted: list[Any] = list(run(f'SELECT "action", COUNT(*) FROM {diff} GROUP BY "action"'))
-        counts = {str(row[0]): int(row[1]) for row in counted}
+        counted: list[Any] = list(
+            run(f'SELECT "scope", "action", COUNT(*) FROM {diff} GROUP BY "scope", "action"')
+        )
+        by_scope: dict[str | None, dict[str, int]] = {value: {} for value in scope_values}
+        counts: dict[str, int] = {}  # over all scopes: which statements have work to do
+        for scope_value, action, number in counted:
+            by_scope[scope_value][str(action)] = int(number)
+            counts[str(action)] = counts.get(str(action), 0) + int(number)
 
         def occurred(actions: Collection[str]) -> bool:
             return any(counts.get(action) for action in actions)
@@ -128,12 +145,11 @@ def merge_frame(
         def ids_with(actions: Collection[str]) -> str:
             return f'(SELECT "id" FROM {diff} WHERE "action" IN ({_in(actions)}))'
 
-        in_scope = f"{quote(table.scope_column)} = :scope AND " if table.scope_column else ""
-
         def scope_rows_with(actions: Collection[str]) -> str:
-            """Removed and unchanged rows are the scope's (the scope column is versioned): saying so lets
-            DuckDB read only the scope's row groups. Replaced rows may have moved in from another scope."""
-            return f'{in_scope}"id" IN {ids_with(actions)}'
+            """Removed and unchanged rows are the scopes' (the scope column is versioned): saying so lets
+            DuckDB read only the scopes' row groups. Replaced rows may have moved in from another scope."""
+            rows = f'"id" IN {ids_with(actions)}'
+            return f"{in_scopes} AND {rows}" if in_scopes else rows
 
         history_columns = ", ".join(
             [*versioned, quote(REMOVED_AT), quote(VALID_FROM), quote(VALID_TO), quote(CHANGE)]
@@ -177,9 +193,13 @@ def merge_frame(
                 f'SELECT {values} FROM {stage} AS s WHERE s."id" IN {ids_with(["new"])}'
             )
         run(f"DROP TABLE {diff}")
+    return {scope_value: _table_counts(actions) for scope_value, actions in by_scope.items()}
+
+
+def _table_counts(actions: dict[str, int]) -> TableCounts:
     return TableCounts(
-        inserted=counts.get("new", 0) + counts.get("reappeared", 0),
-        updated=counts.get("update", 0) + counts.get("delete", 0),
-        unchanged=counts.get("unchanged", 0),
-        removed=counts.get("remove", 0),
+        inserted=actions.get("new", 0) + actions.get("reappeared", 0),
+        updated=actions.get("update", 0) + actions.get("delete", 0),
+        unchanged=actions.get("unchanged", 0),
+        removed=actions.get("remove", 0),
     )

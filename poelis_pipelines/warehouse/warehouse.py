@@ -43,7 +43,7 @@ from poelis_pipelines.warehouse.statements import (
 
 SyncStatus = Literal["running", "success", "failed"]
 RUN_COLUMNS = ("started_at", "finished_at", "requests", "retries", "rate_limited", "seconds_waited")
-"""The `sync_runs` columns a caller may pass to `merge(run_columns=...)`; the merge sets the others."""
+"""The `sync_runs` columns a batch may set (`Batch.run_columns`); the merge sets the others."""
 DUCKDB_FILE_CONFIG: dict[str, str | int] = {"memory_limit": "128MB", "threads": 1}
 """DuckDB settings of a warehouse file's connections. DuckDB's default memory limit is 80% of RAM, most of it
 buffer cache that a sync of one scope at a time never reuses. With no primary-key index (see `statements`)
@@ -58,11 +58,16 @@ SCHEMA_TOKEN = "{{schema}}"
 
 @dataclass(frozen=True)
 class Batch:
-    """One table's frame and the parent it lists completely: `{"product_id": p}`; `{}` = whole table."""
+    """One table's frame and the parent it lists completely: `{"product_id": p}`; `{}` = whole table.
+
+    `run_columns` are this scope's `sync_runs` values when the merge records a run (any of `RUN_COLUMNS`,
+    e.g. what fetching the scope cost).
+    """
 
     table: str
     frame: pd.DataFrame
     scope: Mapping[str, str] = field(default_factory=dict)
+    run_columns: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -316,50 +321,71 @@ class Warehouse:
     # --- merge -------------------------------------------------------------------------------------------
 
     def merge(
-        self,
-        batches: Sequence[Batch],
-        *,
-        synced_at: datetime,
-        run_id: str | None = None,
-        run_columns: Mapping[str, Any] | None = None,
+        self, batches: Sequence[Batch], *, synced_at: datetime, run_id: str | None = None
     ) -> MergeReport:
         """Stage and merge every batch in ONE transaction: all of them land, or none (tables untouched).
 
-        With `run_id`, each batch's `(run_id, table, scope)` is recorded in `sync_runs` as `success`, with its
-        counts and `run_columns` (any of `RUN_COLUMNS`, e.g. the scope's HTTP cost), in the same transaction:
-        `completed_scopes()` never reports a scope whose rows did not commit, and the caller needs no further
-        transaction to finish the row.
+        The batches of one table are merged together (one set of statements for all their scopes), so they
+        must not list the same scope or the same id twice. With `run_id`, each batch's `(run_id, table,
+        scope)` is recorded in `sync_runs` as `success`, with its counts and `run_columns`, in the same
+        transaction: `completed_scopes()` never reports a scope whose rows did not commit, and the caller
+        needs no further transaction to finish the row.
         """
         if synced_at.tzinfo is None:
             raise BatchError("synced_at must be timezone-aware (UTC)")
-        extra = dict(run_columns or {})
-        if extra and run_id is None:
-            raise BatchError("run_columns need a run_id")
-        if unknown := sorted(set(extra) - set(RUN_COLUMNS)):
-            raise BatchError(f"run_columns may set {list(RUN_COLUMNS)}, not {unknown}")
+        for batch in batches:
+            if batch.run_columns and run_id is None:
+                raise BatchError("run_columns need a run_id")
+            if unknown := sorted(set(batch.run_columns) - set(RUN_COLUMNS)):
+                raise BatchError(f"run_columns may set {list(RUN_COLUMNS)}, not {unknown}")
         synced_at = synced_at.astimezone(UTC)
-        prepared = [self._checked_batch(batch) for batch in batches]
         report = MergeReport()
+        grouped = self._grouped(batches)
         with self._transaction() as connection:
-            for table, frame, scope_value in prepared:
+            for table, frame, scoped in grouped:
                 counts = merge_frame(
-                    connection, self.dialect, self.schema, table, frame, scope_value, synced_at
+                    connection, self.dialect, self.schema, table, frame, list(scoped), synced_at
                 )
-                report.tables[table.name] = report.tables.get(table.name, TableCounts()) + counts
+                report.tables[table.name] = sum(counts.values(), TableCounts())
                 if run_id is not None:
-                    self._upsert_sync_run(
+                    finished_at = datetime.now(UTC)
+                    self._upsert_sync_runs(
                         connection,
-                        {
-                            "finished_at": datetime.now(UTC),
-                            **extra,
-                            "run_id": run_id,
-                            "table_name": table.name,
-                            "scope": scope_value or settings.WAREHOUSE_SCOPE_ALL,
-                            "status": "success",
-                            **_count_columns(counts),
-                        },
+                        [
+                            {
+                                "finished_at": finished_at,
+                                **batch.run_columns,
+                                "run_id": run_id,
+                                "table_name": table.name,
+                                "scope": scope_value or settings.WAREHOUSE_SCOPE_ALL,
+                                "status": "success",
+                                **_count_columns(counts[scope_value]),
+                            }
+                            for scope_value, batch in scoped.items()
+                        ],
                     )
         return report
+
+    def _grouped(self, batches: Sequence[Batch]) -> list[tuple[Table, pd.DataFrame, dict[str | None, Batch]]]:
+        """Per table (in order of first appearance): its declaration, the batches' frames as one, and each
+        scope's batch; every batch checked, so a `BatchError` comes before anything is written."""
+        grouped: dict[str, tuple[Table, list[pd.DataFrame], dict[str | None, Batch]]] = {}
+        for batch in batches:
+            table, frame, scope_value = self._checked_batch(batch)
+            _, frames, scoped = grouped.setdefault(table.name, (table, [], {}))
+            if scope_value in scoped:
+                listed = scope_value or "the whole table"
+                raise BatchError(f"two {table.name} batches list the same scope ({listed})")
+            frames.append(frame)
+            scoped[scope_value] = batch
+        combined = []
+        for table, frames, scoped in grouped.values():
+            frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+            if len(frames) > 1 and (ids := frame["id"]).duplicated().any():
+                repeated = ids[ids.duplicated()].iloc[0]
+                raise BatchError(f"{table.name} batches of one merge repeat ids, e.g. {repeated!r}")
+            combined.append((table, frame, scoped))
+        return combined
 
     def _checked_batch(self, batch: Batch) -> tuple[Table, pd.DataFrame, str | None]:
         """The batch's table, its frame in declared column order, and its scope value; or a `BatchError`."""
@@ -432,21 +458,27 @@ class Warehouse:
             **(_count_columns(counts) if counts else {}),
         }
         with self._transaction() as connection:
-            self._upsert_sync_run(connection, values)
+            self._upsert_sync_runs(connection, [values])
 
-    def _upsert_sync_run(self, connection: sa.Connection, values: Mapping[str, Any]) -> None:
-        """Update the row, or insert it if there is none; None keeps the recorded value (not for `error`).
+    def _upsert_sync_runs(self, connection: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Update each row that exists, insert the others; None keeps the recorded value (not for `error`).
 
-        Not `INSERT ... ON CONFLICT DO UPDATE`: on DuckDB that costs ~5 ms a row against ~1 ms for an UPDATE
-        by key and a plain INSERT. Safe without it: a DuckDB file has one writer, PostgreSQL transactions
-        hold the schema's advisory lock, and SQLite locks the database at the UPDATE.
+        `rows` share one run and table. Two statements for the lot (the keys already there, then one
+        multi-row INSERT), plus an UPDATE by key per row that exists (a scope recorded `running` or
+        `failed` before). Not `INSERT ... ON CONFLICT DO UPDATE`: on DuckDB that costs ~5 ms a row. Safe
+        without it: a DuckDB file has one writer, PostgreSQL transactions hold the schema's advisory lock,
+        and SQLite locks the database at the first write.
         """
         names = list(SYNC_RUNS.column_names)
-        row = {name: values.get(name) for name in names}
-        for name in ("started_at", "finished_at"):
-            moment = row[name]
-            if isinstance(moment, datetime) and self.dialect == "generic":
-                row[name] = moment.astimezone(UTC).isoformat(sep=" ")
+        target = self._qualified(SYNC_RUNS.name)
+        prepared = [{name: self._sync_run_value(row.get(name)) for name in names} for row in rows]
+        recorded = {
+            str(scope)
+            for (scope,) in connection.execute(
+                sa.text(f"SELECT scope FROM {target} WHERE run_id = :run_id AND table_name = :table_name"),
+                {"run_id": prepared[0]["run_id"], "table_name": prepared[0]["table_name"]},
+            )
+        }
         replaced = {"status", "error"}
         assignments = ", ".join(
             f"{quote(n)} = :{n}" if n in replaced else f"{quote(n)} = COALESCE(:{n}, {quote(n)})"
@@ -454,16 +486,24 @@ class Warehouse:
             if n not in SYNC_RUNS.primary_key
         )
         key = " AND ".join(f"{quote(n)} = :{n}" for n in SYNC_RUNS.primary_key)
-        target = self._qualified(SYNC_RUNS.name)
-        updated = connection.execute(sa.text(f"UPDATE {target} SET {assignments} WHERE {key}"), row)
-        if updated.rowcount == 0:
-            connection.execute(
-                sa.text(
-                    f"INSERT INTO {target} ({', '.join(quote(n) for n in names)}) "
-                    f"VALUES ({', '.join(f':{n}' for n in names)})"
-                ),
-                row,
+        for row in prepared:
+            if row["scope"] in recorded:
+                connection.execute(sa.text(f"UPDATE {target} SET {assignments} WHERE {key}"), row)
+        new = [row for row in prepared if row["scope"] not in recorded]
+        if new:
+            values = ", ".join(
+                f"({', '.join(f':{name}_{index}' for name in names)})" for index in range(len(new))
             )
+            connection.execute(
+                sa.text(f"INSERT INTO {target} ({', '.join(quote(n) for n in names)}) VALUES {values}"),
+                {f"{name}_{index}": row[name] for index, row in enumerate(new) for name in names},
+            )
+
+    def _sync_run_value(self, value: Any) -> Any:
+        """Timestamps as ISO text for SQLite, which binds datetimes as text anyway."""
+        if isinstance(value, datetime) and self.dialect == "generic":
+            return value.astimezone(UTC).isoformat(sep=" ")
+        return value
 
     def completed_scopes(self, run_id: str, table_name: str) -> set[str]:
         """Scopes of `table_name` that run `run_id` committed successfully (to resume a re-executed run)."""

@@ -1,4 +1,4 @@
-"""How a sync is cut into Dagster runs, and how a level fetches its next scope while merging the current."""
+"""How a sync is cut into Dagster runs, and how a level fetches scopes ahead and groups them for merging."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from poelis_pipelines import settings
 from poelis_pipelines.cli.runner import contiguous_ranges
 from poelis_pipelines.client import PoelisClient
 from poelis_pipelines.defs.poelis.keys import asset_key
-from poelis_pipelines.sync import _Level, _Prefetcher
+from poelis_pipelines.sync import _Fetched, _Level, _Prefetcher
 
 
 @pytest.mark.parametrize(
@@ -57,47 +57,86 @@ def test_a_partition_between_the_targets_is_not_synced_and_splits_the_run(duckdb
 
 
 class _Listing:
-    """A scope's records, produced lazily (`size=None`: never ending), noting how far they were read."""
+    """A scope's records, produced lazily (`size=None`: never ending), noting how far they were read; with a
+    `gate`, nothing is produced until it opens; with `fails`, the listing breaks after its records."""
 
-    def __init__(self, scope: str, size: int | None) -> None:
-        self.scope, self.size = scope, size
+    def __init__(
+        self, scope: str, size: int | None, *, gate: threading.Event | None = None, fails: bool = False
+    ) -> None:
+        self.scope, self.size, self.gate, self.fails = scope, size, gate, fails
         self.read = 0
         self.started = threading.Event()
         self.closed = False
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         self.started.set()
+        if self.gate is not None:
+            assert self.gate.wait(timeout=30)
         try:
             while self.size is None or self.read < self.size:
                 self.read += 1
                 yield {"id": f"{self.scope}-{self.read}"}
+            if self.fails:
+                raise ConnectionError(f"listing {self.scope} broke")
         finally:
             self.closed = True
 
 
-def _prefetcher(sizes: dict[str, int | None]) -> tuple[_Prefetcher, dict[str, _Listing]]:
-    listings = {scope: _Listing(scope, size) for scope, size in sizes.items()}
-    level = _Level("items", scopes=list(sizes), fetch=listings.__getitem__, endpoint=str)
+def _prefetcher(listings: list[_Listing]) -> _Prefetcher:
+    by_scope = {listing.scope: listing for listing in listings}
+    level = _Level("items", scopes=list(by_scope), fetch=by_scope.__getitem__, endpoint=str)
     client = PoelisClient(settings.API_KEY_PREFIX + "x" * 32, "http://127.0.0.1:9")  # stats only: no request
-    return _Prefetcher(level, client, list(sizes)), listings
+    return _Prefetcher(level, client, list(by_scope))
+
+
+def _sizes(groups: list[list[_Fetched]]) -> list[list[tuple[str, int]]]:
+    return [[(fetched.scope, len(fetched.records)) for fetched in group] for group in groups]
 
 
 def test_each_scope_is_fetched_completely_and_in_order() -> None:
-    prefetcher, _listings = _prefetcher({"a": 1000, "b": 3, "c": 0})
-    with prefetcher:
-        assert [(fetched.scope, len(fetched.records)) for fetched in prefetcher] == [
-            ("a", 1000),
-            ("b", 3),
-            ("c", 0),
-        ]
+    with _prefetcher([_Listing("a", 1000), _Listing("b", 3), _Listing("c", 0)]) as prefetcher:
+        fetched = [scope for group in _sizes(list(prefetcher)) for scope in group]
+    assert fetched == [("a", 1000), ("b", 3), ("c", 0)]
+
+
+def test_scopes_fetched_during_a_merge_are_merged_together() -> None:
+    """ "c" starts only after "a" and "b" are fetched and waits for its gate: the first group is both."""
+    gate = threading.Event()
+    listings = [_Listing("a", 3), _Listing("b", 4), _Listing("c", 5, gate=gate)]
+    with _prefetcher(listings) as prefetcher:
+        groups = iter(prefetcher)
+        assert listings[2].started.wait(timeout=30)
+        assert _sizes([next(groups)]) == [[("a", 3), ("b", 4)]]
+        gate.set()
+        assert _sizes(list(groups)) == [[("c", 5)]]
+
+
+def test_a_group_stays_within_the_record_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(settings, "SYNC_MERGE_RECORDS", 10)
+    sizes = [4, 4, 4, 12, 0, 0, 3, 7, 1, 9]
+    with _prefetcher([_Listing(f"s{index}", size) for index, size in enumerate(sizes)]) as prefetcher:
+        groups = _sizes(list(prefetcher))
+    assert [size for group in groups for _scope, size in group] == sizes
+    assert all(len(group) == 1 or sum(size for _scope, size in group) <= 10 for group in groups)
+
+
+def test_a_failed_fetch_ends_its_group_and_the_fetching() -> None:
+    listings = [_Listing("a", 2), _Listing("b", 2, fails=True), _Listing("c", 2)]
+    with _prefetcher(listings) as prefetcher:
+        groups = list(prefetcher)
+    fetched = [item for group in groups for item in group]
+    assert [item.scope for item in fetched] == ["a", "b"]
+    assert fetched[0].error is None
+    assert isinstance(fetched[1].error, ConnectionError)
+    assert not listings[2].started.is_set()
 
 
 def test_stopping_a_level_abandons_the_fetch_in_flight_and_starts_no_other() -> None:
     """ "b" never ends: leaving the level while it is fetched must stop it, or this test hangs."""
-    prefetcher, listings = _prefetcher({"a": 10, "b": None, "c": 10})
-    with prefetcher:
+    listings = [_Listing("a", 10), _Listing("b", None), _Listing("c", 10)]
+    with _prefetcher(listings) as prefetcher:
         first = next(iter(prefetcher))
-        assert (first.scope, len(first.records)) == ("a", 10)
-        assert listings["b"].started.wait(timeout=30)
-    assert listings["b"].closed
-    assert listings["c"].read == 0
+        assert _sizes([first]) == [[("a", 10)]]
+        assert listings[1].started.wait(timeout=30)
+    assert listings[1].closed
+    assert listings[2].read == 0

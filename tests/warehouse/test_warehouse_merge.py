@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -184,6 +185,56 @@ def test_every_property_type_round_trips_with_unicode_nan_long_text_dates_and_js
     assert rerun.tables["properties"] == TableCounts(unchanged=len(records)), "NaN and '' must compare equal"
 
 
+def test_scopes_merged_together_are_counted_and_recorded_each_on_its_own(warehouse: Warehouse) -> None:
+    """One merge of two products: a change, a removal and a move across them, each counted in its scope."""
+    warehouse.merge(
+        [
+            items_batch([item("a", "A"), item("b", "B"), item("m", "M")], "prod-1"),
+            items_batch([item("x", "X", product_id="prod-2")], "prod-2"),
+        ],
+        synced_at=T1,
+        run_id="r1",
+    )
+    report = warehouse.merge(
+        [
+            items_batch([item("a", "A changed")], "prod-1"),
+            items_batch([item("x", "X", product_id="prod-2"), item("m", "M", product_id="prod-2")], "prod-2"),
+        ],
+        synced_at=T2,
+        run_id="r2",
+    )
+    assert report.tables["items"] == TableCounts(updated=2, unchanged=1, removed=1)
+    runs = warehouse.read_table("sync_runs").set_index(["run_id", "scope"])
+    counted = ["rows_inserted", "rows_updated", "rows_unchanged", "rows_removed"]
+    assert runs.loc[("r1", "prod-1"), counted].tolist() == [3, 0, 0, 0]
+    assert runs.loc[("r2", "prod-1"), counted].tolist() == [0, 1, 0, 1]
+    assert runs.loc[("r2", "prod-2"), counted].tolist() == [0, 1, 1, 0]
+    current = warehouse.read_table("items").set_index("id")
+    assert current.loc["m", "product_id"] == "prod-2"
+    assert current.loc["b", "_removed_at"] == T2
+    assert pd.isna(current.loc["m", "_removed_at"])
+    assert [row for row in history(warehouse, "items") if row[0] == "m"] == [
+        ("m", "insert", T1, T2),
+        ("m", "update", T2, None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("second", "message"),
+    [
+        (items_batch([item("b", "B")], "prod-1"), "same scope"),
+        (items_batch([item("a", "A", product_id="prod-2")], "prod-2"), "repeat ids"),
+    ],
+)
+def test_one_merge_refuses_a_scope_or_an_id_listed_twice(
+    warehouse: Warehouse, second: Batch, message: str
+) -> None:
+    with pytest.raises(BatchError, match=message):
+        warehouse.merge([items_batch([item("a", "A")], "prod-1"), second], synced_at=T1, run_id="r")
+    assert warehouse.row_count("items") == 0
+    assert warehouse.row_count("sync_runs") == 0
+
+
 def test_rerunning_the_same_data_changes_nothing_but_synced_at(warehouse: Warehouse) -> None:
     batches = [
         items_batch([item("a", "A"), item("b", "B")]),
@@ -266,10 +317,11 @@ def test_merge_finishes_the_running_scope_row_with_the_run_columns(warehouse: Wa
     started = datetime(2026, 3, 1, 1, 0, tzinfo=UTC)
     warehouse.record_sync_run("r", "items", "prod-1", status="running", started_at=started)
     cost = {"requests": 7, "retries": 1, "rate_limited": 2, "seconds_waited": 0.25, "finished_at": T1}
-    warehouse.merge([items_batch([item("a", "A")])], synced_at=started, run_id="r", run_columns=cost)
+    batch = items_batch([item("a", "A")])
+    warehouse.merge([replace(batch, run_columns=cost)], synced_at=started, run_id="r")
     workspaces = normalize("workspaces", [{"id": "ws-1", "name": "W"}], endpoint="/v1/public/workspaces")
     warehouse.merge(
-        [Batch("workspaces", workspaces, {})], synced_at=T1, run_id="r", run_columns={"started_at": T1}
+        [Batch("workspaces", workspaces, {}, run_columns={"started_at": T1})], synced_at=T1, run_id="r"
     )
     runs = warehouse.read_table("sync_runs").set_index(["table_name", "scope"])
     assert len(runs) == 2
@@ -294,8 +346,9 @@ def test_merge_finishes_the_running_scope_row_with_the_run_columns(warehouse: Wa
 def test_run_columns_are_checked_before_anything_is_written(
     warehouse: Warehouse, run_id: str | None, run_columns: dict[str, Any], message: str
 ) -> None:
+    batch = replace(items_batch([item("a", "A")]), run_columns=run_columns)
     with pytest.raises(BatchError, match=message):
-        warehouse.merge([items_batch([item("a", "A")])], synced_at=T1, run_id=run_id, run_columns=run_columns)
+        warehouse.merge([batch], synced_at=T1, run_id=run_id)
     assert warehouse.row_count("items") == 0
     assert warehouse.row_count("sync_runs") == 0
 
