@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +15,9 @@ from poelis_pipelines import settings
 from poelis_pipelines.cli.runner import contiguous_ranges
 from poelis_pipelines.client import PoelisClient
 from poelis_pipelines.defs.poelis.keys import asset_key
-from poelis_pipelines.sync import _Fetched, _Level, _Prefetcher
+from poelis_pipelines.normalize import NormalizationError
+from poelis_pipelines.sync import LevelResult, _Fetched, _Level, _merge_group, _Prefetcher
+from poelis_pipelines.warehouse import Warehouse
 
 
 @pytest.mark.parametrize(
@@ -140,3 +144,32 @@ def test_stopping_a_level_abandons_the_fetch_in_flight_and_starts_no_other() -> 
         assert listings[1].started.wait(timeout=30)
     assert listings[1].closed
     assert listings[2].read == 0
+
+
+def test_the_scopes_before_a_failed_one_are_merged_and_the_failure_recorded(tmp_path: Path) -> None:
+    """A group whose second scope lists a record without an id: the first scope commits, the second gets a
+    `failed` row saying why, and the error reaches the caller."""
+    level = _Level(
+        "items",
+        scopes=["prod-1", "prod-2"],
+        fetch=lambda _scope: [],
+        endpoint=lambda scope: f"GET /items?product_id={scope}",
+        lineage=lambda _scope: {"workspace_id": "ws-1"},
+    )
+    cost = {"requests": 1, "retries_total": 0, "rate_limited": 0, "seconds_waited": 0.0}
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    good = _Fetched(
+        "prod-1", at, [{"id": "a", "readable_id": "A-1", "product_id": "prod-1", "name": "A"}], cost
+    )
+    bad = _Fetched("prod-2", at, [{"readable_id": "B-1", "product_id": "prod-2", "name": "B"}], cost)
+    result = LevelResult(table="items")
+    with Warehouse(f"duckdb:///{tmp_path / 'w.duckdb'}") as warehouse:
+        warehouse.ensure()
+        with pytest.raises(NormalizationError, match="prod-2"):
+            _merge_group(level, warehouse, result, [good, bad], run_key="run")
+        assert warehouse.read_table("items")["id"].tolist() == ["a"]
+        runs = warehouse.read_table("sync_runs").set_index("scope")
+    assert result.scopes_synced == ["prod-1"]
+    assert runs.loc["prod-1", "status"] == "success"
+    assert runs.loc["prod-2", "status"] == "failed"
+    assert "NormalizationError" in runs.loc["prod-2", "error"]
