@@ -63,42 +63,52 @@ QUICK = Plan(
 
 
 LIMITS = [
-    "Profiled with py-spy (`py-spy record -r 200 -f raw --gil -- python -m poelis_pipelines sync --fresh "
-    "...`, the fake in its own process) on a CLI sync at fake scale `medium` after the fixes listed below. "
-    "Of ~11 s of samples holding the GIL: imports ~3 s (Dagster ~0.9 s, pandas ~0.5 s, SQLAlchemy, "
-    "pyarrow, DuckDB; the floor imports requests and DuckDB only), Dagster's two runs ~2 s, merges ~1.9 s, "
-    "HTTP in the client and its fan-out ~1.5 s, normalization ~1.1 s, the Dagster instance ~0.4 s.",
+    "Profiled with py-spy on a CLI sync at fake scale `medium` (`py-spy record -r 100 -f raw --idle -- "
+    "python -m poelis_pipelines sync --fresh ...`, the fake in its own process, a quiet machine), counting "
+    "the main thread's samples, which carries the sync while the prefetch thread fetches: of ~7 s (sampling "
+    "included), imports ~1.3 s (Dagster ~0.4 s, pandas and pyarrow, SQLAlchemy, DuckDB; the floor imports "
+    "requests and DuckDB only), Dagster's two runs and its instance ~1.6 s (~0.7 s of it writing ~110 "
+    "events to its SQLite event log), merge SQL ~1.4 s, other warehouse work ~1.4 s (commits ~0.3 s, "
+    "opening DuckDB ~0.2 s, `sync_runs`), normalization ~0.8-1.2 s, waiting for the prefetch 0.05 s: the "
+    "fetching is hidden behind the main thread.",
     "",
-    "- **Quota off at S.** A fixed ~4-5 s comes before and around the work: interpreter and imports, a "
-    "Dagster instance in a fresh `DAGSTER_HOME` (its SQLite storages are created on the first run), two "
-    "runs (run record, planned events, event log). The floor is ~5-7 s in total, so 1.5x the floor at S "
-    "leaves ~3 s for 3,600 requests, normalization, merge with history and checks: not reachable while a "
-    "sync runs inside Dagster. At M the fixed part is amortized and the remaining cost is per request and "
-    "per row, where this package now spends less CPU per request than the floor (urllib3 vs requests).",
+    "- **Quota off at S.** The floor takes ~3 s on a quiet machine, so 1.5x the floor leaves ~4.5 s, and "
+    "the imports and Dagster (run records, planned events, event log) alone take ~3 s before any request, "
+    "merge or check: not reachable while a sync runs inside Dagster, which the CLI does by design (runs "
+    "show in the UI, one code path with schedules and backfills). At M the fixed part is amortized and "
+    "the cost is per request and per row, where this package spends less CPU per request than the floor "
+    "(urllib3 vs requests) and merges in groups of scopes.",
     "- **vs dlt.** dlt sends ~2x the minimum requests (its offset paginator stops only on an empty page) "
-    "but has no Dagster start-up; at S the ratio is bounded by the same fixed ~4-5 s. Under the API's "
-    "real quota (60/min + 10) wall time is requests / quota, where section 2 measures both.",
-    "- **Rate-limited wall time.** Requests now flow while scopes merge (fetch-ahead) and one client paces "
-    "the whole sync (one run for all workspaces), so the request span sits at the quota floor; wall time "
-    "adds the start-up before the first request and the last merge, checks, views and run teardown after "
-    "the last, ~5 s that a 5 s window magnifies 12x (at the real 60 s window it is ~0.5% of a sync of "
-    "this size).",
-    "- **Peak RSS.** Importing the stack alone (Dagster, pandas, pyarrow, DuckDB, SQLAlchemy) takes ~170 MB "
-    "RSS (`ru_maxrss` after the imports). At M the peak comes during DuckDB commits late in the sync, when "
-    "Python's own allocations are ~40 MB (tracemalloc at the peak: one scope being merged plus the next one "
-    "being fetched); the rest is DuckDB, one thread capped at 128MB (`memory_limit`) plus what it allocates "
-    "outside its buffer manager. Measured and without effect (within 6 MB at M): `MALLOC_ARENA_MAX=2`, a "
-    "fixed glibc mmap/trim threshold, Arrow's system allocator, a 4MB or 64MB `checkpoint_threshold`. "
-    "Lowering the cap does meet both memory goals (96MB: 390 MB at M; 64MB: 357 MB, 1.19x S, and a "
-    "1M-row load still completes), but DuckDB's documentation gives 125 MB per thread as its minimum, so the "
-    "default keeps 128MB; a deployment short of memory can set `?memory_limit=64MB` in the URL.",
+    "but has no Dagster start-up; at S the ratio is bounded by the same fixed ~3 s. Under the API's real "
+    "quota (60/min + 10) wall time is requests / quota, where section 2 measures both.",
+    "- **Rate-limited wall time.** Requests flow while scopes merge (fetch-ahead) and one client paces the "
+    "whole sync (one run for all workspaces), so the request span sits within ~6% of the quota floor (the "
+    "first window's `Reset` rounding, learning the window's length); wall time adds the start-up before "
+    "the first request and the last merge, checks, views and run teardown after the last, ~3 s that a 5 s "
+    "window magnifies 12x (at the real 60 s window it is ~0.3% of a sync of this size).",
+    "- **Peak RSS.** The stack's imports take ~260 MB RSS and Dagster's instance and first run bring the "
+    "process to ~300 MB before the first request. At M the level during the sync is ~400 MB (DuckDB's "
+    "buffer pool filling to its 128MB `memory_limit` with the growing tables; Python holds at most "
+    "`SYNC_MERGE_RECORDS` fetched records plus the group being merged), and the peak comes during commits "
+    "(~+50 MB: DuckDB checkpointing the WAL into the file, outside its buffer manager). The prefetch budget "
+    "trades memory for merges: 2,500 / 5,000 / 10,000 / 20,000 records gave 430 / 445 / 461 / 489 MB at M "
+    "(one run each). Measured and without effect (within 15 MB at M): `MALLOC_ARENA_MAX=2`, a fixed glibc "
+    "mmap/trim threshold, Arrow's system allocator, `checkpoint_threshold` 4MB / 64MB / 256MB, "
+    "`allocator_flush_threshold=16MB` with allocator background threads, `write_buffer_row_group_count=1`. "
+    "Lowering the cap meets both memory goals (96MB: 390 MB at M; 64MB: 357 MB, 1.19x S, and a 1M-row load "
+    "still completes), but DuckDB asks for ~125 MB per thread at least, so the default keeps 128MB; a "
+    "deployment short of memory can set `?memory_limit=64MB` in the URL.",
     "",
-    "Fixed in this round (each commit message carries its before/after): the client's transport moved "
-    "from requests to urllib3 (2.4x less CPU per listing request); a CLI sync runs two Dagster runs "
-    "instead of one per workspace plus two; each level fetches the next scope while merging the current "
-    "one; normalization 2.3x (properties) to 4x (items) less CPU per record; `ensure()` is one read when "
-    "the warehouse is current (was ~200 DDL statements per run); one commit per scope instead of three; "
-    "DuckDB tables without primary-key indexes and with a bounded memory limit.",
+    "Fixed in the latest round (each commit message carries its before/after): a merge takes every scope "
+    "already fetched, up to 10,000 records, so quota off a sync at M makes 74 properties merges instead of "
+    "150 (a merge costs ~20 statements and a scan of the table's ids whatever its size); whether a staged id "
+    "sits outside the merged scopes is asked first, reading only `id` (the classification then reads the "
+    "scopes' rows alone, where it used to scan every column of the table per merge: 6.9 s -> 3.5 s at M); "
+    "a merge's `sync_runs` rows go in one multi-row INSERT. Earlier rounds: the client's transport moved "
+    "from requests to urllib3 (2.4x less CPU per listing request); a CLI sync runs two Dagster runs; "
+    "levels fetch ahead while merging; normalization 2.3-4x less CPU per record; `ensure()` is one read "
+    "when the warehouse is current; DuckDB tables without primary-key indexes and with a bounded memory "
+    "limit.",
 ]
 
 

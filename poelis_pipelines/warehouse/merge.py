@@ -57,26 +57,40 @@ def _in(actions: Collection[str]) -> str:
     return ", ".join(f"'{action}'" for action in actions)
 
 
-def _current_rows(table: Table, target: str, stage: str, in_scopes: str) -> str:
-    """`WITH` relations of the target rows the classification reads: `_scoped`, the scopes' rows, and
-    `_current`, those plus the rows of staged ids found outside the scopes (a row that moved to another
-    product is an update or reappears, not a new row and a key violation).
-
-    Not the whole table, which would make each merge read every scope's rows and a sync's cost grow with the
-    square of the organization. A scope's rows are contiguous (DuckDB skips the other row groups by their
-    zone maps; PostgreSQL reads them through the scope index). Outside the scopes only the ids they lack
-    are looked up: none on a rerun, where DuckDB then skips the scan (an empty join side); PostgreSQL probes
-    the primary key. Tables without a scope column are their own scope.
-    """
+def _scope_rows(table: Table, target: str, in_scopes: str) -> str:
+    """The scopes' rows, as the classification compares them (versioned columns and `_removed_at`)."""
     names = [*(column.name for column in table.versioned_columns), REMOVED_AT]
     columns = ", ".join(f"t.{quote(name)}" for name in names)
-    if not table.scope_column:
-        return f"WITH _scoped AS (SELECT {columns} FROM {target} AS t), _current AS (SELECT * FROM _scoped)"
+    where = f" WHERE t.{in_scopes}" if in_scopes else ""
+    return f"SELECT {columns} FROM {target} AS t{where}"
+
+
+def _moved_in_query(target: str, stage: str, in_scopes: str) -> str:
+    """One row if a staged id is held by a row outside the scopes (it moved here from another product).
+
+    Not the whole table, which would make each merge read every scope's rows and a sync's cost grow with the
+    square of the organization: a scope's rows are contiguous (DuckDB skips the other row groups by their
+    zone maps; PostgreSQL reads them through the scope index), and outside the scopes only the staged ids
+    the scopes lack are looked up, by id alone: none on a rerun, where DuckDB then skips the scan (an empty
+    join side); on a first load one narrow scan of `id`; PostgreSQL probes the primary key.
+    """
     return (
-        f"WITH _scoped AS (SELECT {columns} FROM {target} AS t WHERE t.{in_scopes}), "
-        f"_current AS (SELECT * FROM _scoped UNION ALL SELECT {columns} FROM {target} AS t "
-        f'WHERE t."id" IN (SELECT s."id" FROM {stage} AS s '
-        f'WHERE NOT EXISTS (SELECT 1 FROM _scoped AS u WHERE u."id" = s."id")))'
+        f'SELECT 1 FROM {target} AS t WHERE t."id" IN (SELECT s."id" FROM {stage} AS s '
+        f'WHERE NOT EXISTS (SELECT 1 FROM {target} AS u WHERE u.{in_scopes} AND u."id" = s."id")) LIMIT 1'
+    )
+
+
+def _current_rows(table: Table, target: str, stage: str, in_scopes: str, moved_in: bool) -> str:
+    """`WITH` relations of the target rows the classification reads: `_scoped`, the scopes' rows, and
+    `_current`, those plus, when some moved in (`_moved_in_query`), the rows of staged ids found outside
+    the scopes (a row that moved to another product is an update or reappears, not a new row and a key
+    violation). Tables without a scope column are their own scope."""
+    scoped = f"WITH _scoped AS ({_scope_rows(table, target, in_scopes)})"
+    if not moved_in:
+        return f"{scoped}, _current AS (SELECT * FROM _scoped)"
+    return (
+        f"{scoped}, _current AS (SELECT * FROM _scoped UNION ALL {_scope_rows(table, target, '')} "
+        f'WHERE NOT (t.{in_scopes}) AND t."id" IN (SELECT s."id" FROM {stage} AS s))'
     )
 
 
@@ -114,10 +128,11 @@ def merge_frame(
         staged_scope, listed_scope = (
             (f"s.{scope_column}", f"t.{scope_column}") if scope_column else (no_scope, no_scope)
         )
+        moved_in = bool(in_scopes) and run(_moved_in_query(target, stage, in_scopes)).first() is not None
         # pysqlite runs DDL outside the transaction, so a failed merge can leave the diff behind there.
         run(f"DROP TABLE IF EXISTS {diff}")
         run(
-            f"CREATE TEMPORARY TABLE {diff} AS {_current_rows(table, target, stage, in_scopes)} "
+            f"CREATE TEMPORARY TABLE {diff} AS {_current_rows(table, target, stage, in_scopes, moved_in)} "
             f'SELECT s."id" AS "id", {staged_scope} AS "scope", CASE '
             "WHEN t.\"id\" IS NULL THEN 'new' "
             f"WHEN t.{quote(REMOVED_AT)} IS NOT NULL THEN 'reappeared' "

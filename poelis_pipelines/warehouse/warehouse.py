@@ -46,12 +46,12 @@ RUN_COLUMNS = ("started_at", "finished_at", "requests", "retries", "rate_limited
 """The `sync_runs` columns a batch may set (`Batch.run_columns`); the merge sets the others."""
 DUCKDB_FILE_CONFIG: dict[str, str | int] = {"memory_limit": "128MB", "threads": 1}
 """DuckDB settings of a warehouse file's connections. DuckDB's default memory limit is 80% of RAM, most of it
-buffer cache that a sync of one scope at a time never reuses. With no primary-key index (see `statements`)
-nothing DuckDB must hold in memory grows with the organization, and larger work spills to `<file>.tmp`.
-One thread: a merge touches one product's rows, and each thread needs its own share of the limit (every
-core of a large server splitting 128MB would starve them). Measured on a CLI sync at fake scale `large`:
-peak RSS ~500 MB with DuckDB's defaults, ~434 MB with these, 75 s against ~80 s. In-memory databases keep
-the defaults, having nowhere to spill their tables to."""
+buffer cache that a sync merging a few scopes at a time never reuses. With no primary-key index (see
+`statements`) nothing DuckDB must hold in memory grows with the organization, and larger work spills to
+`<file>.tmp`. One thread: a merge touches a few products' rows, and each thread needs its own share of the
+limit (every core of a large server splitting 128MB would starve them). Measured on a CLI sync at fake
+scale `large`: peak RSS ~500 MB with DuckDB's defaults, ~434 MB with these, 75 s against ~80 s. In-memory
+databases keep the defaults, having nowhere to spill their tables to."""
 SCHEMA_TOKEN = "{{schema}}"
 """Placeholder for the quoted schema in `sql/views/*.sql` and `sql/queries/*.sql`."""
 
