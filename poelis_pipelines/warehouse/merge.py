@@ -57,6 +57,21 @@ def _in(actions: Collection[str]) -> str:
     return ", ".join(f"'{action}'" for action in actions)
 
 
+def _scope_filter(column: str, parameters: list[str], dialect: Dialect) -> str:
+    """`column` holds one of the scopes (bound as `parameters`), in the form each database reads fastest.
+
+    DuckDB pushes an equality into the scan (only matching rows' other columns are read) but evaluates an
+    IN list after reading every column; a semi-join with a VALUES list lets it filter in the scan again
+    (measured at fake scale large, 8 products of 300k rows: 35 ms IN list, 14 ms VALUES, 5 ms for one).
+    PostgreSQL turns an IN list into one index scan.
+    """
+    if len(parameters) == 1:
+        return f"{column} = :{parameters[0]}"
+    if dialect == "duckdb":
+        return f"{column} IN (VALUES {', '.join(f'(:{name})' for name in parameters)})"
+    return f"{column} IN ({', '.join(f':{name}' for name in parameters)})"
+
+
 def _scope_rows(table: Table, target: str, in_scopes: str) -> str:
     """The scopes' rows, as the classification compares them (versioned columns and `_removed_at`)."""
     names = [*(column.name for column in table.versioned_columns), REMOVED_AT]
@@ -112,8 +127,7 @@ def merge_frame(
     scope_params = {f"scope_{index}": value for index, value in enumerate(scope_values)}
     params: dict[str, Any] = {"ts": synced_at, **scope_params}
     scope_column = quote(table.scope_column) if table.scope_column else None
-    placeholders = ", ".join(f":{name}" for name in scope_params)
-    in_scopes = f"{scope_column} IN ({placeholders})" if scope_column else ""
+    in_scopes = _scope_filter(scope_column, list(scope_params), dialect) if scope_column else ""
 
     def run(sql: str) -> sa.CursorResult[Any]:
         return connection.execute(sa.text(sql), params)
