@@ -207,9 +207,9 @@ class _Prefetcher:
                 try:
                     fetched = self._fetch(scope)
                 except BaseException as error:  # a bug: the caller must fail, not see a short level
-                    fetched = _Fetched(
-                        scope, _now(), [], {}, RuntimeError(f"fetching {scope} failed: {error!r}")
-                    )
+                    no_cost = _http_since(self._client, self._client.stats.snapshot())
+                    failure = RuntimeError(f"fetching {scope} failed: {error!r}")
+                    fetched = _Fetched(scope, _now(), [], no_cost, failure)
                 with self._changed:
                     self._ready.append(fetched)
                     self._held += len(fetched.records)

@@ -81,14 +81,8 @@ def _scope_rows(table: Table, target: str, in_scopes: str) -> str:
 
 
 def _moved_in_query(target: str, stage: str, in_scopes: str) -> str:
-    """One row if a staged id is held by a row outside the scopes (it moved here from another product).
-
-    Not the whole table, which would make each merge read every scope's rows and a sync's cost grow with the
-    square of the organization: a scope's rows are contiguous (DuckDB skips the other row groups by their
-    zone maps; PostgreSQL reads them through the scope index), and outside the scopes only the staged ids
-    the scopes lack are looked up, by id alone: none on a rerun, where DuckDB then skips the scan (an empty
-    join side); on a first load one narrow scan of `id`; PostgreSQL probes the primary key.
-    """
+    """One row if a staged id the scopes lack is held by another scope's row (it moved here). See
+    `_current_rows` for why DuckDB asks this first."""
     return (
         f'SELECT 1 FROM {target} AS t WHERE t."id" IN (SELECT s."id" FROM {stage} AS s '
         f'WHERE NOT EXISTS (SELECT 1 FROM {target} AS u WHERE u.{in_scopes} AND u."id" = s."id")) LIMIT 1'
@@ -97,15 +91,24 @@ def _moved_in_query(target: str, stage: str, in_scopes: str) -> str:
 
 def _current_rows(table: Table, target: str, stage: str, in_scopes: str, moved_in: bool) -> str:
     """`WITH` relations of the target rows the classification reads: `_scoped`, the scopes' rows, and
-    `_current`, those plus, when some moved in (`_moved_in_query`), the rows of staged ids found outside
-    the scopes (a row that moved to another product is an update or reappears, not a new row and a key
-    violation). Tables without a scope column are their own scope."""
+    `_current`, those plus, when `moved_in`, the rows of staged ids found outside the scopes (a row that
+    moved to another product is an update or reappears, not a new row and a key violation).
+
+    Not the whole table, which would make each merge read every scope's rows and a sync's cost grow with the
+    square of the organization: a scope's rows are contiguous (DuckDB skips the other row groups by their
+    zone maps; PostgreSQL reads them through the scope index), and outside the scopes only the staged ids
+    the scopes lack are looked up (none on a rerun). PostgreSQL probes its primary key for them, so it
+    always looks; DuckDB has no index and would read every column of the table to find them, so it first
+    asks `_moved_in_query`, which reads `id` alone (and nothing on a rerun, an empty join side), and looks
+    only when some moved in. Tables without a scope column are their own scope.
+    """
     scoped = f"WITH _scoped AS ({_scope_rows(table, target, in_scopes)})"
     if not moved_in:
         return f"{scoped}, _current AS (SELECT * FROM _scoped)"
     return (
         f"{scoped}, _current AS (SELECT * FROM _scoped UNION ALL {_scope_rows(table, target, '')} "
-        f'WHERE NOT (t.{in_scopes}) AND t."id" IN (SELECT s."id" FROM {stage} AS s))'
+        f'WHERE t."id" IN (SELECT s."id" FROM {stage} AS s '
+        f'WHERE NOT EXISTS (SELECT 1 FROM _scoped AS u WHERE u."id" = s."id")))'
     )
 
 
@@ -142,7 +145,9 @@ def merge_frame(
         staged_scope, listed_scope = (
             (f"s.{scope_column}", f"t.{scope_column}") if scope_column else (no_scope, no_scope)
         )
-        moved_in = bool(in_scopes) and run(_moved_in_query(target, stage, in_scopes)).first() is not None
+        moved_in = bool(in_scopes) and (
+            dialect != "duckdb" or run(_moved_in_query(target, stage, in_scopes)).first() is not None
+        )
         # pysqlite runs DDL outside the transaction, so a failed merge can leave the diff behind there.
         run(f"DROP TABLE IF EXISTS {diff}")
         run(
