@@ -7,6 +7,7 @@ traceback only with `--debug`) and never contain the API key.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Sequence
 
@@ -68,6 +69,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _collect_garbage_less_often() -> None:
+    """Tune the collector for a sync, once the command's imports are done; this process is ours.
+
+    A sync allocates millions of short-lived, acyclic objects (decoded JSON records). With Python's default
+    thresholds a collection runs every 700 new objects, and a full one each time the survivors grow by a
+    quarter, walking the ~2M objects the imports created (Dagster, pandas, SQLAlchemy). Measured on CLI
+    syncs: 3.5 s of 29 s at fake scale `large`, 0.8 s of 6.5 s at `medium`. With the import-time objects
+    frozen out of collection and a collection every 10,000 new objects: 0.6 s at `large`, same peak RSS.
+    """
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from poelis_pipelines.client.secrets import install_log_scrubbing
 
@@ -78,10 +92,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "sync":
             from poelis_pipelines.cli.sync_command import run_sync_command
 
+            _collect_garbage_less_often()
             return run_sync_command(args, output)
         if args.command == "demo":
             from poelis_pipelines.cli.demo import run_demo
 
+            _collect_garbage_less_often()
             return run_demo(args, output)
         if args.command == "doctor":
             from poelis_pipelines.cli.doctor import run_doctor
