@@ -73,25 +73,30 @@ def _scope_filter(column: str, parameters: list[str], dialect: Dialect) -> str:
 
 
 def _scope_rows(table: Table, target: str, in_scopes: str) -> str:
-    """The scopes' rows, as the classification compares them (versioned columns and `_removed_at`)."""
+    """The scopes' rows, as the classification compares them (versioned columns and `_removed_at`); every
+    row when `in_scopes` is empty."""
     names = [*(column.name for column in table.versioned_columns), REMOVED_AT]
     columns = ", ".join(f"t.{quote(name)}" for name in names)
     where = f" WHERE t.{in_scopes}" if in_scopes else ""
     return f"SELECT {columns} FROM {target} AS t{where}"
 
 
-def _moved_in_query(target: str, stage: str, in_scopes: str) -> str:
-    """One row if a staged id the scopes lack is held by another scope's row (it moved here). See
-    `_current_rows` for why DuckDB asks this first."""
+def _ids_the_scopes_lack(stage: str) -> str:
+    """The staged ids that no row of `_scoped` holds: new rows, or rows that moved in from another scope."""
     return (
-        f'SELECT 1 FROM {target} AS t WHERE t."id" IN (SELECT s."id" FROM {stage} AS s '
-        f'WHERE NOT EXISTS (SELECT 1 FROM {target} AS u WHERE u.{in_scopes} AND u."id" = s."id")) LIMIT 1'
+        f'SELECT s."id" FROM {stage} AS s WHERE NOT EXISTS (SELECT 1 FROM _scoped AS u WHERE u."id" = s."id")'
     )
 
 
-def _current_rows(table: Table, target: str, stage: str, in_scopes: str, moved_in: bool) -> str:
-    """`WITH` relations of the target rows the classification reads: `_scoped`, the scopes' rows, and
-    `_current`, those plus, when `moved_in`, the rows of staged ids found outside the scopes (a row that
+def _moved_in_query(scoped: str, target: str, stage: str) -> str:
+    """One row if a staged id the scopes lack is held by another scope's row (it moved here). See
+    `_current_rows` for why DuckDB asks this first."""
+    return f'{scoped} SELECT 1 FROM {target} AS t WHERE t."id" IN ({_ids_the_scopes_lack(stage)}) LIMIT 1'
+
+
+def _current_rows(table: Table, scoped: str, target: str, stage: str, moved_in: bool) -> str:
+    """`WITH` relations of the target rows the classification reads: `scoped` (`_scoped`, the scopes' rows)
+    and `_current`, those plus, when `moved_in`, the rows of staged ids found outside the scopes (a row that
     moved to another product is an update or reappears, not a new row and a key violation).
 
     Not the whole table, which would make each merge read every scope's rows and a sync's cost grow with the
@@ -102,13 +107,11 @@ def _current_rows(table: Table, target: str, stage: str, in_scopes: str, moved_i
     asks `_moved_in_query`, which reads `id` alone (and nothing on a rerun, an empty join side), and looks
     only when some moved in. Tables without a scope column are their own scope.
     """
-    scoped = f"WITH _scoped AS ({_scope_rows(table, target, in_scopes)})"
     if not moved_in:
         return f"{scoped}, _current AS (SELECT * FROM _scoped)"
     return (
         f"{scoped}, _current AS (SELECT * FROM _scoped UNION ALL {_scope_rows(table, target, '')} "
-        f'WHERE t."id" IN (SELECT s."id" FROM {stage} AS s '
-        f'WHERE NOT EXISTS (SELECT 1 FROM _scoped AS u WHERE u."id" = s."id")))'
+        f'WHERE t."id" IN ({_ids_the_scopes_lack(stage)}))'
     )
 
 
@@ -145,13 +148,14 @@ def merge_frame(
         staged_scope, listed_scope = (
             (f"s.{scope_column}", f"t.{scope_column}") if scope_column else (no_scope, no_scope)
         )
+        scoped = f"WITH _scoped AS ({_scope_rows(table, target, in_scopes)})"
         moved_in = bool(in_scopes) and (
-            dialect != "duckdb" or run(_moved_in_query(target, stage, in_scopes)).first() is not None
+            dialect != "duckdb" or run(_moved_in_query(scoped, target, stage)).first() is not None
         )
         # pysqlite runs DDL outside the transaction, so a failed merge can leave the diff behind there.
         run(f"DROP TABLE IF EXISTS {diff}")
         run(
-            f"CREATE TEMPORARY TABLE {diff} AS {_current_rows(table, target, stage, in_scopes, moved_in)} "
+            f"CREATE TEMPORARY TABLE {diff} AS {_current_rows(table, scoped, target, stage, moved_in)} "
             f'SELECT s."id" AS "id", {staged_scope} AS "scope", CASE '
             "WHEN t.\"id\" IS NULL THEN 'new' "
             f"WHEN t.{quote(REMOVED_AT)} IS NOT NULL THEN 'reappeared' "

@@ -263,7 +263,7 @@ def _fail_in_python(warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch) -> li
     real_merge = warehouse_module.merge_frame
     calls: list[str] = []
 
-    def merge_then_crash(*args: Any, **kwargs: Any) -> TableCounts:
+    def merge_then_crash(*args: Any, **kwargs: Any) -> dict[str | None, TableCounts]:
         calls.append("merge")
         if len(calls) == 2:
             raise RuntimeError("injected crash")
