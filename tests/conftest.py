@@ -55,6 +55,15 @@ def duckdb_url(tmp_path: object) -> str:
     return f"duckdb:///{tmp_path}/warehouse.duckdb"
 
 
+@pytest.fixture(autouse=True)
+def fresh_rate_limiters() -> None:
+    """Each test's fakes are new servers, often on a port an earlier test's fake used: clients must not
+    inherit pacing learnt from another server (a process talking to one real API keeps it, by design)."""
+    from poelis_pipelines.client.ratelimit import forget_shared_limiters
+
+    forget_shared_limiters()
+
+
 @pytest.fixture
 def fake_api() -> Iterator[object]:
     """The project's fake Poelis API, tiny scale, on a free loopback port, with no rate limit or faults."""

@@ -36,7 +36,7 @@ from .errors import (
     ValidationError,
 )
 from .fanout import ordered_fan_out
-from .ratelimit import RateLimiter
+from .ratelimit import limiter_for
 from .secrets import fingerprint, install_log_scrubbing, register_secret, scrub
 from .stats import ClientStats
 from .transport import Transport
@@ -97,7 +97,7 @@ class PoelisClient:
         self._backoff_seconds = backoff_seconds
         self._max_backoff_seconds = max_backoff_seconds
         self.stats = ClientStats()
-        self._limiter = RateLimiter(requests_per_minute, on_wait=self.stats.record_wait)
+        self._limiter = limiter_for(self.base_url, self._api_key, requests_per_minute)
         headers = {
             "Authorization": f"Bearer {self._api_key}",
             "Accept": "application/json",
@@ -234,6 +234,8 @@ class PoelisClient:
         target = f"{settings.API_PREFIX}{path}"
         endpoint = f"GET {target}"
         reservation = self._limiter.acquire()
+        if reservation.waited:
+            self.stats.record_wait(reservation.waited)
         try:
             response = self._transport.get(f"{target}?{urlencode(query)}" if query else target)
         except urllib3.exceptions.HTTPError as error:

@@ -10,15 +10,20 @@ new window and a fresh bound. When the bound reaches zero, callers wait for the 
 local clock through a skew estimate learnt from the `Date` header (never by trusting two clocks to agree),
 and a single probe explores the new window. Where the server opens windows on demand and rounds `Reset` up
 to whole seconds, the window's length, learnt from the windows our own requests opened, ends it sooner.
+
+The budget is the organization's, so every client of one key in a process shares one limiter
+(`limiter_for`): a client built for each Dagster run starts from what the earlier runs learnt instead of
+from nothing, and two clients alive at once cannot both spend the same budget.
 """
 
 from __future__ import annotations
 
 import email.utils
+import hashlib
 import math
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from poelis_pipelines import settings
@@ -34,6 +39,8 @@ class Reservation:
     """One admitted request; its send time feeds the clock-skew estimate."""
 
     sent_at: float
+    waited: float = 0.0
+    """Seconds the caller was held back before it could send (its client's statistics)."""
     probes_estimated_window: bool = False
     """Sent into a new window whose start only the length estimate vouched for: a 429 on it disproves it."""
 
@@ -132,18 +139,12 @@ class RateLimiter:
     `requests_per_minute` adds a fixed cap of our own below whatever the server allows.
     """
 
-    def __init__(
-        self,
-        requests_per_minute: int | None = None,
-        *,
-        on_wait: Callable[[float], None] | None = None,
-    ) -> None:
+    def __init__(self, requests_per_minute: int | None = None) -> None:
         if requests_per_minute is not None and requests_per_minute <= 0:
             raise ValueError("requests_per_minute must be a positive integer")
         self._interval = (
             settings.RATE_LIMIT_WINDOW_SECONDS / requests_per_minute if requests_per_minute else 0.0
         )
-        self._on_wait = on_wait
         self._condition = threading.Condition()
         self._skew = _SkewEstimate()
         self._metered: bool | None = None  # None until an answer says whether the server meters us
@@ -154,6 +155,8 @@ class RateLimiter:
         self._window_end: float | None = None  # local time by which the current window has surely ended
         self._ended_at = 0.0  # local time at which the last window was taken for over
         self._length = _WindowLength()
+        # The first answer's (remaining, reset, sent, received), until a later window tells if it opened one.
+        self._first_answer: tuple[int, float, float, float] | None = None
         self._ended_by_length = False  # the current window's end came from the length estimate
         self._lowest_remaining = 0  # the lowest `Remaining` answered in the current window
         self._probing = False  # a request is exploring a window whose budget is unknown
@@ -179,9 +182,7 @@ class RateLimiter:
             # Decided now, not when the answer comes: by then another answer may have moved the window.
             probes_estimated_window = bool(self._metered) and self._budget <= 0 and self._ended_by_length
             self._admit(now)
-        if waited and self._on_wait:
-            self._on_wait(waited)
-        return Reservation(sent_at=now, probes_estimated_window=probes_estimated_window)
+        return Reservation(sent_at=now, waited=waited, probes_estimated_window=probes_estimated_window)
 
     def _delay(self, now: float) -> float:
         """Seconds until the next request may go; 0 means now. Called with the lock held."""
@@ -245,6 +246,10 @@ class RateLimiter:
             # Only a capacity learnt in an earlier window can tell that this request opened the window: the
             # first answer a client gets may come from a window another client (an earlier run) opened.
             opened_by_this_request = self._window_reset is not None and remaining + 1 == self._capacity
+            if self._window_reset is None:
+                self._first_answer = (remaining, reset, sent_at, received_at)
+            elif opened_by_this_request:
+                self._learn_from_first_window()
             self._window_reset = reset
             self._lowest_remaining = remaining
             self._budget = max(remaining - self._in_flight, 0)
@@ -256,6 +261,19 @@ class RateLimiter:
             if self._window_end is None and sent_at >= self._ended_at:  # sent after we took it for over
                 self._window_end = self._end_of_window(reset, sent_at, received_at, opened_by_it=False)
                 self._probing = False
+
+    def _learn_from_first_window(self) -> None:
+        """Once a window we opened shows the capacity, the first window's opening is known too: an answer
+        with `Remaining = capacity - 1` was the first request that window counted. Its length bounds then
+        count as well, so the estimate is usable a window sooner (each held-back probe costs up to a second).
+        Read with today's skew bounds, narrower than they were at the first answer."""
+        if self._first_answer is None:
+            return
+        remaining, reset, sent_at, received_at = self._first_answer
+        self._first_answer = None
+        if remaining + 1 == self._capacity and self._length.enabled:
+            skew_low, skew_high = self._skew.bounds()
+            self._length.observe(reset, sent_at + skew_low, received_at + skew_high)
 
     def _end_of_window(self, reset: float, sent_at: float, received_at: float, opened_by_it: bool) -> float:
         """The local time by which a window answered by this request has surely ended."""
@@ -289,6 +307,28 @@ class RateLimiter:
             self._in_flight -= 1
             self._probing = False
             self._condition.notify_all()
+
+
+_shared: dict[tuple[str, str, int | None], RateLimiter] = {}
+_shared_lock = threading.Lock()
+
+
+def limiter_for(base_url: str, api_key: str, requests_per_minute: int | None = None) -> RateLimiter:
+    """The one limiter of this process for an organization's key at a base URL (and our own cap).
+
+    Keyed by a digest of the key, never the key itself. Limiters stay for the life of the process: a few
+    hundred bytes per key, and dropping one between two Dagster runs would forget the window it learnt.
+    """
+    digest = hashlib.sha256(api_key.encode()).hexdigest()
+    with _shared_lock:
+        return _shared.setdefault((base_url, digest, requests_per_minute), RateLimiter(requests_per_minute))
+
+
+def forget_shared_limiters() -> None:
+    """Start every later client from nothing: for a process that talks to servers that come and go on one
+    address (the test suite's fakes), where a learnt window would belong to an earlier server."""
+    with _shared_lock:
+        _shared.clear()
 
 
 def _number_header(headers: Mapping[str, str], name: str) -> float | None:

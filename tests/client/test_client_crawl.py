@@ -8,6 +8,7 @@ from typing import Any
 
 from client_helpers import ClientFactory, crawl, expected, minimum_requests
 
+from poelis_pipelines.client.ratelimit import forget_shared_limiters
 from poelis_pipelines.fake_api import Faults, RateLimit
 
 
@@ -106,6 +107,7 @@ def test_a_client_starting_in_a_window_another_client_opened_still_learns_its_le
     fake_api.rate_limit = limit
     item_ids = [item["id"] for item in fake_api.dataset.items]
     make_client().get_item(item_ids[0])  # the earlier run opens the window...
+    forget_shared_limiters()  # (in another process, with a limiter of its own)
     time.sleep(limit.window / 2)  # ...and the next run starts halfway through it
 
     client = make_client(max_concurrency=4)
@@ -116,3 +118,20 @@ def test_a_client_starting_in_a_window_another_client_opened_still_learns_its_le
     length = client._limiter._length  # white box: the estimate itself; its effect is only timing
     assert length.usable, "the window-length estimate was dropped"
     assert length.low <= limit.window <= length.high
+
+
+def test_clients_of_one_key_share_the_budget(fake_api: Any, make_client: ClientFactory) -> None:
+    """The quota is the organization's: a client built while another has spent the window (the next
+    Dagster run in the same process, say) waits for the window's end instead of earning a 429."""
+    limit = RateLimit(limit=5, burst=0, window=2.0)
+    fake_api.rate_limit = limit
+    item_id = fake_api.dataset.items[0]["id"]
+    first = make_client()
+    for _ in range(limit.limit):
+        first.get_item(item_id)
+
+    second = make_client()
+    second.get_item(item_id)
+
+    assert fake_api.counters == Counter({("/v1/public/items/{id}", 200): limit.limit + 1})
+    assert second.stats.seconds_waited > 0, "the window was spent: the second client had to wait"
