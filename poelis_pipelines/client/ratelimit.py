@@ -244,7 +244,7 @@ class RateLimiter:
         self._capacity = max(self._capacity, remaining + 1)
         if self._window_reset is None or reset > self._window_reset:  # a window not seen before
             # Only a capacity learnt in an earlier window can tell that this request opened the window: the
-            # first answer a client gets may come from a window another client (an earlier run) opened.
+            # first answer may come from a window another process (an earlier run, another tool) opened.
             opened_by_this_request = self._window_reset is not None and remaining + 1 == self._capacity
             if self._window_reset is None:
                 self._first_answer = (remaining, reset, sent_at, received_at)
@@ -317,11 +317,13 @@ def limiter_for(base_url: str, api_key: str, requests_per_minute: int | None = N
     """The one limiter of this process for an organization's key at a base URL (and our own cap).
 
     Keyed by a digest of the key, never the key itself. Limiters stay for the life of the process: a few
-    hundred bytes per key, and dropping one between two Dagster runs would forget the window it learnt.
+    small objects per key, and dropping one between two Dagster runs would forget the window it learnt.
     """
-    digest = hashlib.sha256(api_key.encode()).hexdigest()
+    key = (base_url, hashlib.sha256(api_key.encode()).hexdigest(), requests_per_minute)
     with _shared_lock:
-        return _shared.setdefault((base_url, digest, requests_per_minute), RateLimiter(requests_per_minute))
+        if key not in _shared:
+            _shared[key] = RateLimiter(requests_per_minute)
+        return _shared[key]
 
 
 def forget_shared_limiters() -> None:
