@@ -117,7 +117,7 @@ class PoelisClient:
 
     @property
     def advertised_rate_limit(self) -> int | None:
-        """`X-RateLimit-Limit` as the server last sent it; None until a response carried it."""
+        """`X-RateLimit-Limit` as the server last sent it to a client of this key; None until one did."""
         return self._limiter.advertised_limit
 
     def __enter__(self) -> PoelisClient:
