@@ -36,7 +36,8 @@ class PoelisResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
     The key is never a plain-string default: definitions hand it over as `EnvVar("POELIS_API_KEY")`, or leave
     it unset so the client reads `POELIS_API_KEY` / `POELIS_API_KEY_FILE` when the run starts (a rotated key
-    needs no restart). One client per run process, so every asset in that process shares its rate limiter.
+    needs no restart). One client per run; the clients of one key in a process share one rate limiter, so
+    the CLI's runs in one process pace as one.
     """
 
     api_key: str | None = Field(
