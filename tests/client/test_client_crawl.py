@@ -100,9 +100,9 @@ def test_organization_users_are_listed(fake_api: Any, make_client: ClientFactory
 def test_a_client_starting_in_a_window_another_client_opened_still_learns_its_length(
     fake_api: Any, make_client: ClientFactory
 ) -> None:
-    """Each Dagster run builds its own client, which often starts in a window an earlier run opened. Taking
-    that window for its own would contradict the window-length estimate and drop it for good, so every later
-    window would start up to a second late (the fake rounds Reset up to whole seconds)."""
+    """Each run the daemon launches is a process with its own limiter, which often starts in a window an
+    earlier run opened. Taking that window for its own would contradict the window-length estimate and drop
+    it for good, so every later window would start up to a second late (the fake rounds Reset up)."""
     limit = RateLimit(limit=40, burst=10, window=2.0)
     fake_api.rate_limit = limit
     item_ids = [item["id"] for item in fake_api.dataset.items]
