@@ -204,12 +204,12 @@ class _Prefetcher:
                     self._changed.wait_for(self._may_fetch)
                 if self._stop.is_set():
                     return
+                before = self._client.stats.snapshot()
                 try:
                     fetched = self._fetch(scope)
                 except BaseException as error:  # a bug: the caller must fail, not see a short level
-                    no_cost = _http_since(self._client, self._client.stats.snapshot())
                     failure = RuntimeError(f"fetching {scope} failed: {error!r}")
-                    fetched = _Fetched(scope, _now(), [], no_cost, failure)
+                    fetched = _Fetched(scope, _now(), [], _http_since(self._client, before), failure)
                 with self._changed:
                     self._ready.append(fetched)
                     self._held += len(fetched.records)
