@@ -25,13 +25,17 @@ from poelis_pipelines.client import ClientStats, PoelisClient, StatsSnapshot
 from poelis_pipelines.client.secrets import scrub
 from poelis_pipelines.normalize import normalize
 from poelis_pipelines.tables import TABLES
-from poelis_pipelines.warehouse import Batch, MergeReport, Warehouse
+from poelis_pipelines.warehouse import Batch, TableCounts, Warehouse
 from poelis_pipelines.warehouse.inspection import live_ids
 
 
 @dataclass
 class LevelResult:
-    """What one asset did: API records seen, rows merged, HTTP cost, and which scopes were resumed."""
+    """What one asset did: API records seen, rows merged, HTTP cost, and which scopes were resumed.
+
+    A level below `workspaces` also keeps these figures per workspace (`workspaces`), so a step over several
+    workspace partitions can tell each partition what was done for it.
+    """
 
     table: str
     records_from_api: int = 0
@@ -42,13 +46,45 @@ class LevelResult:
     scopes_synced: list[str] = field(default_factory=list)
     scopes_resumed: list[str] = field(default_factory=list)
     http: dict[str, Any] = field(default_factory=dict)
+    workspaces: dict[str, LevelResult] = field(default_factory=dict)
+    """The figures of each workspace's scopes; a workspace's `http` is what fetching its scopes cost."""
 
-    def add(self, report: MergeReport) -> None:
-        counts = report.tables[self.table]
-        self.inserted += counts.inserted
-        self.updated += counts.updated
-        self.unchanged += counts.unchanged
-        self.removed += counts.removed
+    def for_workspace(self, workspace_id: str) -> LevelResult:
+        """One workspace's figures: zeros when it had nothing to sync (e.g. a workspace without products)."""
+        return self.workspaces.get(workspace_id) or LevelResult(self.table)
+
+    def add_merged(
+        self, scope: str, records: int, counts: TableCounts, http: Mapping[str, Any], workspace_id: str | None
+    ) -> None:
+        """A committed scope: its API records and merge counts, in the totals and its workspace's figures.
+        The totals' `http` is measured around the whole level instead (see `_run_level`)."""
+        for figures in self._figures(workspace_id):
+            figures.records_from_api += records
+            figures.inserted += counts.inserted
+            figures.updated += counts.updated
+            figures.unchanged += counts.unchanged
+            figures.removed += counts.removed
+            figures.scopes_synced.append(scope)
+        if workspace_id is not None:
+            _add_cost(self.workspaces[workspace_id].http, http)
+
+    def add_resumed(self, scope: str, workspace_id: str | None) -> None:
+        for figures in self._figures(workspace_id):
+            figures.scopes_resumed.append(scope)
+
+    def _figures(self, workspace_id: str | None) -> list[LevelResult]:
+        if workspace_id is None:
+            return [self]
+        return [self, self.workspaces.setdefault(workspace_id, LevelResult(self.table))]
+
+
+def _add_cost(total: dict[str, Any], cost: Mapping[str, Any]) -> None:
+    """Add one HTTP cost (`StatsSnapshot.as_dict()`, retries by cause nested) to a running total."""
+    for name, value in cost.items():
+        if isinstance(value, Mapping):
+            _add_cost(total.setdefault(name, {}), value)
+        else:
+            total[name] = total.get(name, 0) + value
 
 
 class ProgressBoard:
@@ -113,6 +149,10 @@ def _no_lineage(_scope: str) -> dict[str, str]:
     return {}
 
 
+def _no_workspace(_scope: str) -> str | None:
+    return None
+
+
 @dataclass(frozen=True)
 class _Level:
     """One level of the hierarchy: its table, the scopes it lists completely, and how to list one."""
@@ -125,6 +165,8 @@ class _Level:
     """How a scope's listing is named in errors (e.g. a record without an id)."""
     lineage: Callable[[str], dict[str, str]] = _no_lineage
     """Ids the records do not carry but the table keeps for analysts (e.g. an item's workspace)."""
+    workspace_of: Callable[[str], str | None] = _no_workspace
+    """The workspace a scope belongs to, for the figures per workspace (None: a level of the whole table)."""
 
     def batch(self, fetched: _Fetched) -> Batch:
         table = TABLES[self.table]
@@ -296,10 +338,15 @@ def _merge_group(
             for fetched in merged:
                 _record_failure(level, warehouse, fetched, error, run_key=run_key)
             raise
-        result.add(report)
+        counts = report.scopes[level.table]
         for fetched in merged:
-            result.records_from_api += len(fetched.records)
-            result.scopes_synced.append(fetched.scope)
+            result.add_merged(
+                fetched.scope,
+                len(fetched.records),
+                counts[fetched.scope],
+                fetched.http,
+                level.workspace_of(fetched.scope),
+            )
             PROGRESS.advance(level.table, len(fetched.records))
     if failed is not None:
         failed_fetch, failure = failed
@@ -314,9 +361,10 @@ def _run_level(level: _Level, client: PoelisClient, warehouse: Warehouse, *, run
     already_done = warehouse.completed_scopes(run_key, level.table)
     PROGRESS.start(level.table, len(level.scopes))
     PROGRESS.client_stats = client.stats
-    result.scopes_resumed = [scope for scope in level.scopes if scope in already_done]
-    for _scope in result.scopes_resumed:
-        PROGRESS.advance(level.table, 0)
+    for scope in level.scopes:
+        if scope in already_done:
+            result.add_resumed(scope, level.workspace_of(scope))
+            PROGRESS.advance(level.table, 0)
     pending = [scope for scope in level.scopes if scope not in already_done]
     with _Prefetcher(level, client, pending) as groups:
         for group in groups:
@@ -345,6 +393,7 @@ def sync_products(
         scopes=list(workspace_ids),
         fetch=client.iter_products,
         endpoint=lambda scope: f"GET /products?workspace_id={scope}",
+        workspace_of=lambda workspace_id: workspace_id,
     )
     return _run_level(level, client, warehouse, run_key=run_key)
 
@@ -369,6 +418,7 @@ def sync_items(
         fetch=lambda product_id: client.iter_items(product_id, include_deleted=True),
         endpoint=lambda product_id: f"GET /items?product_id={product_id}",
         lineage=lambda product_id: {"workspace_id": workspace_of[product_id]},
+        workspace_of=workspace_of.__getitem__,
     )
     return _run_level(level, client, warehouse, run_key=run_key)
 
@@ -394,5 +444,6 @@ def sync_properties(
         fetch=lambda product_id: _properties_of_items(client, items_of[product_id]),
         endpoint=lambda product_id: f"GET /properties (items of product {product_id})",
         lineage=lambda product_id: {"product_id": product_id, "workspace_id": workspace_of[product_id]},
+        workspace_of=workspace_of.__getitem__,
     )
     return _run_level(level, client, warehouse, run_key=run_key)

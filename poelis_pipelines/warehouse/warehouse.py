@@ -72,9 +72,10 @@ class Batch:
 
 @dataclass
 class MergeReport:
-    """Counts per table, summed over the merge's batches."""
+    """Counts per table, summed over the merge's batches, and per scope (keyed as `sync_runs.scope`)."""
 
     tables: dict[str, TableCounts] = field(default_factory=dict)
+    scopes: dict[str, dict[str, TableCounts]] = field(default_factory=dict)
 
 
 def _busy_or_unavailable(error: BaseException, where: str) -> WarehouseError:
@@ -347,6 +348,10 @@ class Warehouse:
                     connection, self.dialect, self.schema, table, frame, list(scoped), synced_at
                 )
                 report.tables[table.name] = sum(counts.values(), TableCounts())
+                report.scopes[table.name] = {
+                    scope_value or settings.WAREHOUSE_SCOPE_ALL: scope_counts
+                    for scope_value, scope_counts in counts.items()
+                }
                 if run_id is not None:
                     finished_at = datetime.now(UTC)
                     self._upsert_sync_runs(
