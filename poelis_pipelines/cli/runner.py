@@ -62,12 +62,9 @@ class SyncSummary:
         for evaluation in result.get_asset_check_evaluations():
             if not evaluation.passed:
                 self.failed_checks.append(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}")
-        counted: set[dg.AssetKey] = set()
+        # One materialization per partition, each with that partition's own figures: they add up.
         for event in result.get_asset_materialization_events():
             materialization = event.materialization
-            if materialization.asset_key in counted:  # a step over a partition range: the same totals each
-                continue
-            counted.add(materialization.asset_key)
             table = materialization.asset_key.path[-1]
             totals = self.tables.setdefault(table, dict.fromkeys(SUMMARY_FIELDS, 0))
             for name in SUMMARY_FIELDS:

@@ -7,7 +7,7 @@ declaration and values bound as parameters: nothing from the API is formatted in
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -73,6 +73,39 @@ def preview(warehouse: Warehouse, relation_name: str, limit: int, **filters: str
     else:
         where, params, order = "", {}, ""
     return warehouse.query(f"SELECT * FROM {relation}{where}{order} LIMIT {int(limit)}", params)
+
+
+def readable_rows(
+    warehouse: Warehouse, table_name: str, columns: Sequence[str], limit: int, **filters: str
+) -> pd.DataFrame:
+    """The first live rows (by id) of a table, `columns` only, as a person reads them: a foreign key among
+    them shows the name of the row it references (else its readable id, else the key itself), under the
+    key's name without `_id` (`item_id` -> `item`)."""
+    table = _table(table_name)
+    where, params = _where(table, filters, live_only=True)
+    references = {foreign_key.column: foreign_key for foreign_key in table.foreign_keys}
+    selected, joins = [], []
+    for index, name in enumerate(columns):
+        table.column(name)  # raises KeyError for an undeclared column
+        foreign_key = references.get(name)
+        if foreign_key is None:
+            selected.append(f"t.{quote(name)}")
+            continue
+        parent, alias = _table(foreign_key.ref_table), f"ref_{index}"
+        labels = [
+            f"{alias}.{quote(label)}" for label in ("name", "readable_id") if label in parent.column_names
+        ]
+        selected.append(
+            f"COALESCE({', '.join([*labels, f't.{quote(name)}'])}) AS {quote(name.removesuffix('_id'))}"
+        )
+        joins.append(
+            f" LEFT JOIN {qualified(warehouse.schema, parent.name, warehouse.dialect)} AS {alias} "
+            f"ON {alias}.{quote(foreign_key.ref_column)} = t.{quote(name)}"
+        )
+    relation = qualified(warehouse.schema, table.name, warehouse.dialect)
+    # The rows first, then their parents' names: a join over the whole table would read all of it.
+    rows = f"(SELECT * FROM {relation}{where} ORDER BY id LIMIT {int(limit)}) AS t"
+    return warehouse.query(f"SELECT {', '.join(selected)} FROM {rows}{''.join(joins)} ORDER BY t.id", params)
 
 
 def inspect_table(warehouse: Warehouse, table_name: str) -> TableQuality:

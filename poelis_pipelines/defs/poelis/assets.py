@@ -110,7 +110,7 @@ def _materialize(
                 "in this run and were not fetched again."
             )
         return dg.MaterializeResult(
-            metadata=materialization_metadata(warehouse, table, result, workspace_ids),
+            metadata=materialization_metadata(context, warehouse, table, result, workspace_ids),
             check_results=check_results_for(warehouse, table, result),
         )
 
