@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from poelis_pipelines import settings
 from poelis_pipelines.normalize import normalize
 from poelis_pipelines.tables import TABLES, all_tables
 from poelis_pipelines.warehouse import Batch, BatchError, TableCounts, Warehouse
@@ -204,6 +205,10 @@ def test_scopes_merged_together_are_counted_and_recorded_each_on_its_own(warehou
         run_id="r2",
     )
     assert report.tables["items"] == TableCounts(updated=2, unchanged=1, removed=1)
+    assert report.scopes["items"] == {
+        "prod-1": TableCounts(updated=1, removed=1),
+        "prod-2": TableCounts(updated=1, unchanged=1),
+    }
     runs = warehouse.read_table("sync_runs").set_index(["run_id", "scope"])
     counted = ["rows_inserted", "rows_updated", "rows_unchanged", "rows_removed"]
     assert runs.loc[("r1", "prod-1"), counted].tolist() == [3, 0, 0, 0]
@@ -431,6 +436,7 @@ def test_whole_table_scope_removes_workspaces_the_api_no_longer_lists(warehouse:
     warehouse.merge([workspaces("w1", "w2")], synced_at=T1)
     report = warehouse.merge([workspaces("w2")], synced_at=T2)
     assert report.tables["workspaces"] == TableCounts(unchanged=1, removed=1)
+    assert report.scopes["workspaces"] == {settings.WAREHOUSE_SCOPE_ALL: TableCounts(unchanged=1, removed=1)}
     current = warehouse.read_table("workspaces").set_index("id")
     assert current.loc["w1", "_removed_at"] == T2
     assert set(TABLES) <= {table.name for table in all_tables()}
