@@ -271,6 +271,22 @@ PROPERTIES = Table(
             "Unit of the value: `display_unit` of numeric and matrix, the unit parsed from a formula result.",
             "derived",
         ),
+        Column(
+            "value_si",
+            "double",
+            "`value_number` in SI units (`si_unit`), so the values of a category add up whatever unit each "
+            "was entered in: 2 t is 2000 kg, 20 °C is 293.15 K, 50 percent is 0.5. Null when pint cannot "
+            "read `value_unit` (a custom unit), and for matrices: their cells stay in `value_unit`.",
+            "derived",
+        ),
+        Column(
+            "si_unit",
+            "text",
+            "SI unit of `value_si` (kg, m, W, Pa, K, s, W/kg, ...; 1 when dimensionless, e.g. `-` or "
+            "percent): what `value_unit` converts to, matrices included. Null when pint cannot read "
+            "`value_unit`.",
+            "derived",
+        ),
         Column("value_text", "text", "Text value of text, status and formula properties.", "derived"),
         Column(
             "value_date",
@@ -281,7 +297,8 @@ PROPERTIES = Table(
         Column(
             "value_matrix",
             "json",
-            "Matrix value as compact JSON text of a 2-D array; null when the received matrix is malformed.",
+            "Matrix value as compact JSON text of a 2-D array (`[]` when empty); null when the received "
+            "matrix is malformed.",
             "derived",
         ),
         _DELETED,
