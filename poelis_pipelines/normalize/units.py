@@ -55,7 +55,7 @@ def _complexity(registry: Any, unit: Any) -> float:
 
 def _si_unit(registry: Any, quantity: Any) -> Any:
     """The SI unit of `quantity`: its base units, or a named unit times the rest when that saves at least two
-    factors (kg·m²/s³/kg is W/kg, but m/s² stays m/s² rather than N/kg)."""
+    factors (m²/s³ is W/kg, but m/s² stays m/s² rather than N/kg)."""
     base = quantity.to_base_units().units
     best, best_complexity = base, _complexity(registry, base) - 1
     for name in _NAMED_SI_UNITS:

@@ -28,6 +28,10 @@ PostgreSQL's `col::jsonb ->> 'x'`.
   the same sync time; the current version has `_valid_to` null.
 * `value_number` keeps NaN and ±Infinity on DuckDB and PostgreSQL; in the JSON `value` column they are the
   strings `"NaN"`, `"Infinity"` and `"-Infinity"` (strict JSON has no such numbers).
+* `value_si` is `value_number` converted by [pint](https://pint.readthedocs.io), which reads `value_unit` as
+  it reads units: °C and °F are absolute temperatures (20 °C is 293.15 K, so a temperature *difference*
+  entered in °C is shifted too), and an organization's custom unit may mean something else to pint (`pcs` is
+  parsecs to it). `value_number` and `value_unit` always keep what was entered.
 """
 
 
