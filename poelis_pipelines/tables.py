@@ -271,6 +271,22 @@ PROPERTIES = Table(
             "Unit of the value: `display_unit` of numeric and matrix, the unit parsed from a formula result.",
             "derived",
         ),
+        Column(
+            "value_si",
+            "double",
+            "`value_number` in SI units (`si_unit`), so the values of a category add up whatever unit each "
+            "was entered in: 2 t is 2000 kg, 20 °C is 293.15 K, 50 percent is 0.5. Null when pint cannot "
+            "read `value_unit` (a custom unit), and for matrices: their cells stay in `value_unit`.",
+            "derived",
+        ),
+        Column(
+            "si_unit",
+            "text",
+            "SI unit of `value_si` (kg, m, W, Pa, K, s, W/kg, ...; 1 when dimensionless, e.g. `-` or "
+            "percent): what `value_unit` converts to, matrices included. Null when pint cannot read "
+            "`value_unit`.",
+            "derived",
+        ),
         Column("value_text", "text", "Text value of text, status and formula properties.", "derived"),
         Column(
             "value_date",
@@ -281,7 +297,8 @@ PROPERTIES = Table(
         Column(
             "value_matrix",
             "json",
-            "Matrix value as compact JSON text of a 2-D array; null when the received matrix is malformed.",
+            "Matrix value as compact JSON text of a 2-D array (`[]` when empty); null when the received "
+            "matrix is malformed.",
             "derived",
         ),
         _DELETED,
@@ -392,3 +409,114 @@ SYNC_RUN_STATUSES = ("running", "success", "failed")
 def all_tables() -> tuple[Table, ...]:
     """Every table the warehouse holds, in creation order: synced tables, their histories, `sync_runs`."""
     return (*TABLES.values(), *(history_table(table) for table in TABLES.values()), SYNC_RUNS)
+
+
+@dataclass(frozen=True)
+class View:
+    """An analyst view, created from `sql/views/<name>.sql`. Its columns are declared here for the docs; a
+    test creates the view and fails when its columns or their types differ from this declaration."""
+
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+
+
+def _shown(table: Table, name: str, *, as_name: str | None = None, description: str | None = None) -> Column:
+    """A table's column as a view shows it: same type, its description unless given another."""
+    column = table.column(name)
+    return Column(as_name or name, column.type, description or column.description, "derived")
+
+
+def _computed(name: str, type_: LogicalType, description: str) -> Column:
+    return Column(name, type_, description, "derived")
+
+
+_LIVE = "not soft-deleted (`deleted`) and still listed by the API (`_removed_at` null)"
+
+PROPERTY_VALUES = View(
+    name="property_values",
+    description="One row per live property, with the names around it and its typed value, also in SI units: "
+    f"the property is {_LIVE}, and so is its item; its product is still listed. Sum `value_si` grouped by "
+    "`category` and `si_unit` to add up values entered in different units.",
+    columns=(
+        _shown(PROPERTIES, "id", as_name="property_id", description="The property's API id."),
+        _shown(PROPERTIES, "readable_id", as_name="property_readable_id"),
+        _shown(PROPERTIES, "name", as_name="property_name", description="The property's display name."),
+        _shown(PROPERTIES, "type", as_name="property_type"),
+        _shown(PROPERTIES, "workspace_id"),
+        _shown(WORKSPACES, "name", as_name="workspace_name", description="The workspace's display name."),
+        _shown(PROPERTIES, "product_id", description="The property's product."),
+        _shown(PRODUCTS, "name", as_name="product_name", description="The product's display name."),
+        _shown(PROPERTIES, "item_id"),
+        _shown(ITEMS, "name", as_name="item_name", description="The item's display name."),
+        _computed("item_path", "text", "The item's path from its tree's root, e.g. 'Engine / Compressor'."),
+        *(
+            _shown(PROPERTIES, name)
+            for name in (
+                "value_number",
+                "value_unit",
+                "value_si",
+                "si_unit",
+                "value_text",
+                "value_date",
+                "value_matrix",
+                "value",
+                "category",
+                "display_unit",
+                "updated_at",
+                SYNCED_AT,
+            )
+        ),
+    ),
+)
+
+ITEM_TREE = View(
+    name="item_tree",
+    description="Every item (gone ones included, see `is_gone`) with its depth and path from the root of its "
+    "product's tree. Roots are items without a parent, or whose parent is not in the warehouse.",
+    columns=(
+        _shown(ITEMS, "id", as_name="item_id", description="The item's API id."),
+        _shown(ITEMS, "readable_id", as_name="item_readable_id"),
+        _shown(ITEMS, "name", as_name="item_name", description="The item's display name."),
+        _shown(ITEMS, "product_id"),
+        _shown(ITEMS, "workspace_id"),
+        _shown(ITEMS, "parent_item_id"),
+        _computed("root_item_id", "text", "The root item of the tree this item is in."),
+        _computed("depth", "bigint", "Levels below the root: 0 for a root item."),
+        _computed("path", "text", "Names from the root down to this item, joined by ' / '."),
+        _computed("is_gone", "boolean", "The item is soft-deleted or no longer listed by the API."),
+    ),
+)
+
+_COUNTED_TYPES = ("numeric", "text", "date", "status", "matrix", "formula")
+
+PRODUCT_SUMMARY = View(
+    name="product_summary",
+    description="One row per product the API still lists: its live items and properties (counted by type; "
+    f"live means {_LIVE}, and a live property is on a live item) and when anything in it last changed.",
+    columns=(
+        _shown(PRODUCTS, "id", as_name="product_id", description="The product's API id."),
+        _shown(PRODUCTS, "readable_id", as_name="product_readable_id"),
+        _shown(PRODUCTS, "name", as_name="product_name", description="The product's display name."),
+        _shown(PRODUCTS, "workspace_id"),
+        _shown(WORKSPACES, "name", as_name="workspace_name", description="The workspace's display name."),
+        _shown(PRODUCTS, "archived"),
+        _computed("items", "bigint", "Live items of the product."),
+        _computed("properties", "bigint", "Live properties of the product."),
+        *(
+            _computed(f"{kind}_properties", "bigint", f"Live properties of type {kind}.")
+            for kind in _COUNTED_TYPES
+        ),
+        _computed(
+            "last_updated_at",
+            "timestamp",
+            "Latest `updated_at` of the product, its live items and its live properties (UTC).",
+        ),
+        _shown(
+            PRODUCTS, SYNCED_AT, as_name="last_synced_at", description="When a sync last saw the product."
+        ),
+    ),
+)
+
+VIEWS: dict[str, View] = {view.name: view for view in (ITEM_TREE, PRODUCT_SUMMARY, PROPERTY_VALUES)}
+"""The analyst views, in creation order (`property_values` reads `item_tree`)."""

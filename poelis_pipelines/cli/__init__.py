@@ -64,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     doctor_parser = commands.add_parser("doctor", help="check the key, the API and the warehouse")
     _add_target_arguments(doctor_parser)
 
+    query_parser = commands.add_parser("query", help="run an example query of sql/queries (none: list them)")
+    query_parser.add_argument(
+        "name", nargs="?", metavar="NAME", help="the query to run (omit it to list them)"
+    )
+    _add_target_arguments(query_parser)
+
     fake_parser = commands.add_parser("fake-api", help="serve the bundled fake Poelis API on loopback")
     fake_api_cli.add_arguments(fake_parser)
     return parser
@@ -103,6 +109,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from poelis_pipelines.cli.doctor import run_doctor
 
             return run_doctor(args, output)
+        if args.command == "query":
+            from poelis_pipelines.cli.query import run_query
+
+            return run_query(args, output)
         from poelis_pipelines.fake_api import cli as fake_api_cli
 
         return fake_api_cli.run(args)

@@ -20,7 +20,8 @@ import pandas as pd
 
 from poelis_pipelines.normalize.errors import NormalizationError, UnknownPropertyTypeWarning
 from poelis_pipelines.normalize.property_values import typed_values
-from poelis_pipelines.normalize.values import convert, json_text, nulls, parse_datetimes
+from poelis_pipelines.normalize.units import si_columns
+from poelis_pipelines.normalize.values import convert, from_arrow, json_text, nulls, parse_datetimes
 from poelis_pipelines.tables import EXTRA, TABLES, Column, Table
 
 _NO_FIELDS: dict[str, Any] = {}
@@ -201,7 +202,8 @@ def normalize(
 def _add_typed_values(
     data: dict[str, Any], raw: dict[str, Sequence[Any]], table: Table, endpoint: str
 ) -> dict[str, int]:
-    """Add the typed `value_*` columns of properties; warn about, and return the counts of, unknown types."""
+    """Add the typed `value_*` columns of properties (and `value_si`, `si_unit`); warn about, and return the
+    counts of, unknown types."""
     derived, unknown_types = typed_values(raw["type"], raw["value"], raw["display_unit"])
     for name, values in derived.items():
         if name == "value_date":
@@ -209,6 +211,8 @@ def _add_typed_values(
         else:  # value_matrix arrives as JSON text already: store it as text, not re-encoded
             logical = table.column(name).type
             data[name] = convert(values, "text" if logical == "json" else logical)[0]
+    value_si, si_unit = si_columns(derived["value_number"], derived["value_unit"])
+    data["value_si"], data["si_unit"] = from_arrow(value_si, "double"), from_arrow(si_unit, "text")
     if unknown_types:
         warnings.warn(
             f"{endpoint}: kept {sum(unknown_types.values())} properties of unknown type "

@@ -35,7 +35,8 @@ def parse_formula_result(result: str) -> tuple[float | None, str | None]:
 
 
 def matrix_text(value: Any) -> str | None:
-    """Compact JSON of a valid matrix (a non-empty rectangular 2-D array of numbers or nulls), else None.
+    """Compact JSON of a valid matrix (a rectangular 2-D array of numbers or nulls; `[]` is the empty one),
+    else None.
 
     The API sends the matrix as a string holding JSON; a list is accepted too (the write shape).
     """
@@ -44,7 +45,11 @@ def matrix_text(value: Any) -> str | None:
             value = _DECODER.decode(value)
         except ValueError:
             return None
-    if not isinstance(value, list) or not value or not all(isinstance(row, list) for row in value):
+    if not isinstance(value, list):
+        return None
+    if not value:
+        return "[]"
+    if not all(isinstance(row, list) for row in value):
         return None
     if len(set(map(len, value))) != 1:
         return None

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from poelis_pipelines.tables import TABLES, all_tables
-from poelis_pipelines.warehouse.statements import SQL_TYPES
+from poelis_pipelines.tables import TABLES, VIEWS, Column, all_tables
+from poelis_pipelines.warehouse.statements import FINGERPRINT_TABLE, SQL_TYPES
 
 _INTRO = """# Warehouse tables
 
@@ -28,12 +28,57 @@ PostgreSQL's `col::jsonb ->> 'x'`.
   the same sync time; the current version has `_valid_to` null.
 * `value_number` keeps NaN and ±Infinity on DuckDB and PostgreSQL; in the JSON `value` column they are the
   strings `"NaN"`, `"Infinity"` and `"-Infinity"` (strict JSON has no such numbers).
+* `value_si` is `value_number` converted by [pint](https://pint.readthedocs.io), which reads `value_unit` as
+  it reads units: °C and °F are absolute temperatures (20 °C is 293.15 K, so a temperature *difference*
+  entered in °C is shifted too), and an organization's custom unit may mean something else to pint (`pcs` is
+  parsecs to it). `value_number` and `value_unit` always keep what was entered.
 """
+
+
+_FINGERPRINT_DOC = f"""## `{FINGERPRINT_TABLE}`
+
+Bookkeeping of `Warehouse.ensure()` (not in `sql/ddl/`): one row, the fingerprint of the DDL it last
+applied to this schema. A sync whose declarations match it checks the warehouse with one read instead of
+running the DDL; when the declarations change (a new column, a changed description), the next `ensure()`
+applies them and records the new fingerprint. Without the row, the next `ensure()` runs every (idempotent)
+statement again.
+
+| column | DuckDB | PostgreSQL | null | description |
+|---|---|---|---|---|
+| `fingerprint` | {SQL_TYPES["duckdb"]["text"]} | {SQL_TYPES["postgresql"]["text"]} | no \
+| SHA-256 hex digest of every statement `ensure()` runs. |
+"""
+
+_VIEWS_INTRO = """# Views
+
+Every sync creates or replaces these views (`sql/views/*.sql`) in the same schema, on DuckDB and PostgreSQL
+(not on other databases). They read the tables above, so they are as fresh as the last sync. Example
+queries over them are in `sql/queries/` (`poelis-pipelines query` lists and runs them).
+"""
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _column_rows(columns: tuple[Column, ...], *, with_source: bool) -> list[str]:
+    duckdb, postgresql = SQL_TYPES["duckdb"], SQL_TYPES["postgresql"]
+    if with_source:
+        rows = ["| column | DuckDB | PostgreSQL | null | source | description |", "|---|---|---|---|---|---|"]
+    else:
+        rows = ["| column | DuckDB | PostgreSQL | description |", "|---|---|---|---|"]
+    for column in columns:
+        types = f"| `{column.name}` | {duckdb[column.type]} | {postgresql[column.type]} "
+        if with_source:
+            nullable = "yes" if column.nullable else "no"
+            rows.append(f"{types}| {nullable} | `{column.source}` | {_cell(column.description)} |")
+        else:
+            rows.append(f"{types}| {_cell(column.description)} |")
+    return rows
 
 
 def render_tables_doc() -> str:
     lines = [_INTRO]
-    duckdb, postgresql = SQL_TYPES["duckdb"], SQL_TYPES["postgresql"]
     for table in all_tables():
         lines.append(f"## `{table.name}`\n\n{table.description}\n")
         facts = []
@@ -45,14 +90,12 @@ def render_tables_doc() -> str:
         facts += [f"`{fk.column}` references `{fk.ref_table}.{fk.ref_column}`." for fk in table.foreign_keys]
         if facts:
             lines.append(" ".join(facts) + "\n")
-        lines.append("| column | DuckDB | PostgreSQL | null | source | description |")
-        lines.append("|---|---|---|---|---|---|")
-        for column in table.columns:
-            nullable = "yes" if column.nullable else "no"
-            description = column.description.replace("|", "\\|")
-            lines.append(
-                f"| `{column.name}` | {duckdb[column.type]} | {postgresql[column.type]} | {nullable} "
-                f"| `{column.source}` | {description} |"
-            )
+        lines += _column_rows(table.columns, with_source=True)
+        lines.append("")
+    lines.append(_FINGERPRINT_DOC)
+    lines.append(_VIEWS_INTRO)
+    for view in VIEWS.values():
+        lines.append(f"## `{view.name}`\n\n{view.description}\n")
+        lines += _column_rows(view.columns, with_source=False)
         lines.append("")
     return "\n".join(lines)

@@ -53,7 +53,7 @@ limit (every core of a large server splitting 128MB would starve them). Measured
 scale `large`: peak RSS ~500 MB with DuckDB's defaults, ~434 MB with these, 75 s against ~80 s. In-memory
 databases keep the defaults, having nowhere to spill their tables to."""
 SCHEMA_TOKEN = "{{schema}}"
-"""Placeholder for the quoted schema in `sql/views/*.sql` and `sql/queries/*.sql`."""
+"""Placeholder for the quoted schema in `sql/views/*.sql` (`sql/queries/` name `poelis.`: see `queries`)."""
 
 
 @dataclass(frozen=True)
@@ -129,6 +129,11 @@ class Warehouse:
         ):
             return None
         return Path(database)
+
+    @property
+    def duckdb_file(self) -> Path | None:
+        """The DuckDB file behind the URL; None for other databases and in-memory DuckDB."""
+        return self._duckdb_file
 
     # --- connections -------------------------------------------------------------------------------------
 
@@ -556,7 +561,7 @@ class Warehouse:
         )
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
-        """Run a read query, `{{schema}}` replaced by the quoted schema (for shipped queries and tests)."""
+        """Run a read query, `{{schema}}` replaced by the quoted schema (for internal queries and tests)."""
         with self._transaction() as connection:
             result = connection.execute(
                 sa.text(sql.replace(SCHEMA_TOKEN, quote(self.schema))), dict(params or {})

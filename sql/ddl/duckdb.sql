@@ -75,6 +75,8 @@ CREATE TABLE IF NOT EXISTS "poelis"."properties" (
     "value" VARCHAR,
     "value_number" DOUBLE,
     "value_unit" VARCHAR,
+    "value_si" DOUBLE,
+    "si_unit" VARCHAR,
     "value_text" VARCHAR,
     "value_date" DATE,
     "value_matrix" VARCHAR,
@@ -178,6 +180,8 @@ CREATE TABLE IF NOT EXISTS "poelis"."properties_history" (
     "value" VARCHAR,
     "value_number" DOUBLE,
     "value_unit" VARCHAR,
+    "value_si" DOUBLE,
+    "si_unit" VARCHAR,
     "value_text" VARCHAR,
     "value_date" DATE,
     "value_matrix" VARCHAR,
@@ -354,11 +358,15 @@ COMMENT ON COLUMN "poelis"."properties"."value_number" IS 'Numeric value: the nu
 
 COMMENT ON COLUMN "poelis"."properties"."value_unit" IS 'Unit of the value: `display_unit` of numeric and matrix, the unit parsed from a formula result.';
 
+COMMENT ON COLUMN "poelis"."properties"."value_si" IS '`value_number` in SI units (`si_unit`), so the values of a category add up whatever unit each was entered in: 2 t is 2000 kg, 20 °C is 293.15 K, 50 percent is 0.5. Null when pint cannot read `value_unit` (a custom unit), and for matrices: their cells stay in `value_unit`.';
+
+COMMENT ON COLUMN "poelis"."properties"."si_unit" IS 'SI unit of `value_si` (kg, m, W, Pa, K, s, W/kg, ...; 1 when dimensionless, e.g. `-` or percent): what `value_unit` converts to, matrices included. Null when pint cannot read `value_unit`.';
+
 COMMENT ON COLUMN "poelis"."properties"."value_text" IS 'Text value of text, status and formula properties.';
 
 COMMENT ON COLUMN "poelis"."properties"."value_date" IS 'Date value of date properties (null if the value is not an ISO date).';
 
-COMMENT ON COLUMN "poelis"."properties"."value_matrix" IS 'Matrix value as compact JSON text of a 2-D array; null when the received matrix is malformed.';
+COMMENT ON COLUMN "poelis"."properties"."value_matrix" IS 'Matrix value as compact JSON text of a 2-D array (`[]` when empty); null when the received matrix is malformed.';
 
 COMMENT ON COLUMN "poelis"."properties"."deleted" IS 'The API''s soft-delete flag (deleted records are kept).';
 
@@ -544,11 +552,15 @@ COMMENT ON COLUMN "poelis"."properties_history"."value_number" IS 'Numeric value
 
 COMMENT ON COLUMN "poelis"."properties_history"."value_unit" IS 'Unit of the value: `display_unit` of numeric and matrix, the unit parsed from a formula result.';
 
+COMMENT ON COLUMN "poelis"."properties_history"."value_si" IS '`value_number` in SI units (`si_unit`), so the values of a category add up whatever unit each was entered in: 2 t is 2000 kg, 20 °C is 293.15 K, 50 percent is 0.5. Null when pint cannot read `value_unit` (a custom unit), and for matrices: their cells stay in `value_unit`.';
+
+COMMENT ON COLUMN "poelis"."properties_history"."si_unit" IS 'SI unit of `value_si` (kg, m, W, Pa, K, s, W/kg, ...; 1 when dimensionless, e.g. `-` or percent): what `value_unit` converts to, matrices included. Null when pint cannot read `value_unit`.';
+
 COMMENT ON COLUMN "poelis"."properties_history"."value_text" IS 'Text value of text, status and formula properties.';
 
 COMMENT ON COLUMN "poelis"."properties_history"."value_date" IS 'Date value of date properties (null if the value is not an ISO date).';
 
-COMMENT ON COLUMN "poelis"."properties_history"."value_matrix" IS 'Matrix value as compact JSON text of a 2-D array; null when the received matrix is malformed.';
+COMMENT ON COLUMN "poelis"."properties_history"."value_matrix" IS 'Matrix value as compact JSON text of a 2-D array (`[]` when empty); null when the received matrix is malformed.';
 
 COMMENT ON COLUMN "poelis"."properties_history"."deleted" IS 'The API''s soft-delete flag (deleted records are kept).';
 

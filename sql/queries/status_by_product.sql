@@ -3,7 +3,7 @@ SELECT
     product_name,
     value_text AS status,
     COUNT(*) AS properties
-FROM {{schema}}.property_values
+FROM poelis.property_values
 WHERE property_type = 'status'
 GROUP BY product_name, value_text
-ORDER BY product_name, status
+ORDER BY product_name, status;

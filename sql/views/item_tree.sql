@@ -6,7 +6,7 @@ WITH RECURSIVE tree AS (
     SELECT
         i.id AS item_id,
         i.id AS root_item_id,
-        0 AS depth,
+        CAST(0 AS BIGINT) AS depth,
         CAST(COALESCE(i.name, i.readable_id, i.id) AS TEXT) AS path
     FROM {{schema}}.items AS i
     WHERE i.parent_item_id IS NULL

@@ -1,5 +1,5 @@
--- product_summary: per product still listed by the API, its live items and properties (by type) and the
--- latest update time of the product, its items or its properties.
+-- product_summary: per product still listed by the API, its live items and properties (by type; a property is
+-- live when it and its item are) and the latest update time of the product, its items or its properties.
 CREATE OR REPLACE VIEW {{schema}}.product_summary AS
 WITH live_items AS (
     SELECT product_id, COUNT(*) AS items, MAX(updated_at) AS last_item_update
@@ -9,18 +9,20 @@ WITH live_items AS (
 ),
 live_properties AS (
     SELECT
-        product_id,
+        p.product_id,
         COUNT(*) AS properties,
-        COUNT(CASE WHEN type = 'numeric' THEN 1 END) AS numeric_properties,
-        COUNT(CASE WHEN type = 'text' THEN 1 END) AS text_properties,
-        COUNT(CASE WHEN type = 'date' THEN 1 END) AS date_properties,
-        COUNT(CASE WHEN type = 'status' THEN 1 END) AS status_properties,
-        COUNT(CASE WHEN type = 'matrix' THEN 1 END) AS matrix_properties,
-        COUNT(CASE WHEN type = 'formula' THEN 1 END) AS formula_properties,
-        MAX(updated_at) AS last_property_update
-    FROM {{schema}}.properties
-    WHERE deleted IS NOT TRUE AND _removed_at IS NULL
-    GROUP BY product_id
+        COUNT(CASE WHEN p.type = 'numeric' THEN 1 END) AS numeric_properties,
+        COUNT(CASE WHEN p.type = 'text' THEN 1 END) AS text_properties,
+        COUNT(CASE WHEN p.type = 'date' THEN 1 END) AS date_properties,
+        COUNT(CASE WHEN p.type = 'status' THEN 1 END) AS status_properties,
+        COUNT(CASE WHEN p.type = 'matrix' THEN 1 END) AS matrix_properties,
+        COUNT(CASE WHEN p.type = 'formula' THEN 1 END) AS formula_properties,
+        MAX(p.updated_at) AS last_property_update
+    FROM {{schema}}.properties AS p
+    LEFT JOIN {{schema}}.items AS i ON i.id = p.item_id
+    WHERE p.deleted IS NOT TRUE AND p._removed_at IS NULL
+      AND i.deleted IS NOT TRUE AND i._removed_at IS NULL
+    GROUP BY p.product_id
 )
 SELECT
     pr.id AS product_id,

@@ -1,5 +1,6 @@
--- property_values: one row per live property (not soft-deleted, not removed) with its workspace, product and
--- item names, the item's path in its tree, and the typed value and unit.
+-- property_values: one row per live property (not soft-deleted or removed, on an item that is not soft-deleted
+-- or removed, in a product the API still lists) with its workspace, product and item names, the item's path in
+-- its tree, and the typed value and unit, also in SI units (value_si, si_unit) so a category adds up.
 CREATE OR REPLACE VIEW {{schema}}.property_values AS
 SELECT
     p.id AS property_id,
@@ -15,6 +16,8 @@ SELECT
     t.path AS item_path,
     p.value_number,
     p.value_unit,
+    p.value_si,
+    p.si_unit,
     p.value_text,
     p.value_date,
     p.value_matrix,
@@ -30,3 +33,6 @@ LEFT JOIN {{schema}}.workspaces AS w ON w.id = p.workspace_id
 LEFT JOIN {{schema}}.item_tree AS t ON t.item_id = p.item_id
 WHERE p.deleted IS NOT TRUE
   AND p._removed_at IS NULL
+  AND i.deleted IS NOT TRUE
+  AND i._removed_at IS NULL
+  AND pr._removed_at IS NULL

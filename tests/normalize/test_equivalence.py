@@ -19,6 +19,7 @@ import pytest
 
 from poelis_pipelines.fake_api import generate_organization
 from poelis_pipelines.normalize import normalize, parse_formula_result
+from poelis_pipelines.normalize.units import si_conversion
 from poelis_pipelines.tables import EXTRA, PANDAS_DTYPES, TABLES, Column, LogicalType, Table
 
 ACCEPTED: dict[LogicalType, tuple[type, ...]] = {
@@ -73,6 +74,8 @@ def matrix(value: Any) -> str | None:
             value = json.loads(value)
         except ValueError:
             return None
+    if value == []:
+        return "[]"
     rows_ok = isinstance(value, list) and value and all(isinstance(row, list) for row in value)
     if not rows_ok or len({len(row) for row in value}) != 1:
         return None
@@ -85,9 +88,10 @@ def matrix(value: Any) -> str | None:
 
 
 def typed(kind: Any, value: Any, unit: Any) -> dict[str, Any]:
-    """SPEC section 6: the typed value columns of one property."""
+    """SPEC section 6: the typed value columns of one property; SI values by the cached per-unit conversion
+    (its exactness is tested in test_units.py), applied here value by value."""
     out: dict[str, Any] = dict.fromkeys(
-        ("value_number", "value_unit", "value_text", "value_date", "value_matrix")
+        ("value_number", "value_unit", "value_si", "si_unit", "value_text", "value_date", "value_matrix")
     )
     text = value if type(value) is str else None
     if kind == "numeric":
@@ -103,6 +107,11 @@ def typed(kind: Any, value: Any, unit: Any) -> dict[str, Any]:
     elif kind == "matrix":
         out["value_matrix"] = matrix(value)
         out["value_unit"] = unit if type(unit) is str else None
+    conversion = si_conversion(out["value_unit"]) if out["value_unit"] is not None else None
+    if conversion is not None:
+        out["si_unit"] = conversion.unit
+        if out["value_number"] is not None:
+            out["value_si"] = out["value_number"] * conversion.factor + conversion.offset
     return out
 
 
@@ -219,6 +228,10 @@ ODD_RECORDS: list[dict[str, Any]] = [
     {"id": "g", "item_id": "i", "type": "date", "value": "2024-02-03T00:00:00Z", "position": True},
     {"id": "h", "item_id": "i", "type": "matrix", "value": [[1, None], [2.5, 3]], "display_unit": "bar"},
     {"id": "i", "item_id": "i", "type": "matrix", "value": "[[NaN]]", "has_changes": 1},
+    {"id": "i2", "item_id": "i", "type": "matrix", "value": "[]", "display_unit": "psi"},
+    {"id": "i3", "item_id": "i", "type": "numeric", "value": 68, "display_unit": "°F"},
+    {"id": "i4", "item_id": "i", "type": "numeric", "value": float("-inf"), "display_unit": "my-unit"},
+    {"id": "i5", "item_id": "i", "type": "formula", "value": "0.34 kW/kg"},
     {"id": "j", "item_id": "i", "type": None, "value": None, "zzz": {"a": [1, float("-inf")]}},
     {"id": "k", "item_id": "i", "type": 7, "value": {"k": 1}, "position": 2**40},
     {"id": "l", "item_id": "i", "type": "text", "value": 5, "createdAt": "2024-01-01T10:00:00+02:00"},

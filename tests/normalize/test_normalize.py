@@ -210,13 +210,23 @@ def test_non_finite_numbers_stay_ieee_in_value_number_and_strict_json_in_value(
 
 @pytest.mark.parametrize(
     "matrix",
-    ["[[1,2],[3", "[1,2,3]", "[[1,2],[3]]", '[["a"]]', "[]", "42", "[[true]]", "{}"],
+    ["[[1,2],[3", "[1,2,3]", "[[1,2],[3]]", '[["a"]]', "[[]", "42", "[[true]]", "{}"],
 )
 def test_a_malformed_matrix_keeps_value_and_leaves_value_matrix_null(matrix: str) -> None:
     record = {"id": "m", "item_id": "i", "type": "matrix", "value": matrix, "display_unit": "bar"}
     row = normalized("properties", [record]).iloc[0]
     assert pd.isna(row["value_matrix"])
     assert json.loads(row["value"]) == matrix
+
+
+@pytest.mark.parametrize("empty", ["[]", " [ ] ", []])
+def test_an_empty_matrix_reads_as_an_empty_array_not_as_malformed(empty: str | list[Any]) -> None:
+    record = {"id": "m", "item_id": "i", "type": "matrix", "value": empty, "display_unit": "bar"}
+    row = normalized("properties", [record]).iloc[0]
+    assert row["value_matrix"] == "[]"
+    assert (row["value_unit"], row["si_unit"]) == ("bar", "Pa")
+    assert pd.isna(row["value_si"])
+    assert matrix_text("[[]]") == "[[]]"  # one empty row is rectangular too
 
 
 def test_matrix_text_accepts_the_write_shape_and_nulls() -> None:

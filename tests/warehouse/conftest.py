@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from poelis_pipelines.warehouse import Warehouse
 
@@ -37,3 +39,25 @@ def view_warehouse(request: pytest.FixtureRequest) -> Iterator[Warehouse]:
     with Warehouse(url, schema) as created:
         created.ensure()
         yield created
+
+
+@pytest.fixture
+def postgres_database_url(postgres_url: str) -> Iterator[str]:
+    """A fresh, empty database on the test server, dropped afterwards: room for the default schema `poelis`,
+    which the shipped queries name literally, without touching other tests' schemas."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    yield sa.make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.fixture(params=["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def default_schema_url(request: pytest.FixtureRequest) -> str:
+    """A warehouse URL whose schema `poelis` belongs to this test alone (DuckDB file, fresh PG database)."""
+    if request.param == "duckdb":
+        return str(request.getfixturevalue("duckdb_url"))
+    return str(request.getfixturevalue("postgres_database_url"))

@@ -171,7 +171,7 @@ def test_every_property_type_round_trips_with_unicode_nan_long_text_dates_and_js
     stored = warehouse.read_table("properties").set_index("id").sort_index()
     expected = batch.frame.set_index("id").sort_index().drop(columns=["_synced_at"])
     if warehouse.dialect == "generic":  # SQLite stores NaN as NULL
-        expected.loc["n2", "value_number"] = None
+        expected.loc["n2", ["value_number", "value_si"]] = None
     pd.testing.assert_frame_equal(stored.drop(columns=["_synced_at"]), expected)
     assert (stored["_synced_at"] == T1).all()
     assert stored.loc["t1", "value_text"] == long_text
@@ -181,6 +181,7 @@ def test_every_property_type_round_trips_with_unicode_nan_long_text_dates_and_js
     assert stored.loc["j1", "created_at"] == pd.Timestamp("2026-01-12T09:00:00.123Z")
     if warehouse.dialect != "generic":
         assert math.isnan(stored.loc["n2", "value_number"])
+        assert math.isnan(stored.loc["n2", "value_si"])
 
     rerun = warehouse.merge([batch], synced_at=T2)
     assert rerun.tables["properties"] == TableCounts(unchanged=len(records)), "NaN and '' must compare equal"
