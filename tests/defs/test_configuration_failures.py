@@ -1,5 +1,5 @@
-"""A missing or bad key, as the UI and the daemon meet it: the run fails with the CLI's one sentence (no config
-error, no retry), and the sensor skips with that sentence instead of failing its tick."""
+"""A missing or bad key, as the UI and the daemon meet it: the run fails with the CLI's one sentence (no
+config error, no retry), and the sensor skips with that sentence instead of failing its tick."""
 
 from __future__ import annotations
 
