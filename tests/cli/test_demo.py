@@ -126,7 +126,7 @@ def test_demo_leaves_a_postgresql_warehouse_named_by_the_environment_unchanged(
 ) -> None:
     with Warehouse(postgres_url, postgres_schema) as warehouse:
         warehouse.ensure()
-    before = postgres_contents(postgres_url, postgres_schema)
+    before, home_before = postgres_contents(postgres_url, postgres_schema), tree_snapshot(real_dagster_home)
     assert "workspaces" in before
     env = demo_env(
         **{
@@ -138,6 +138,7 @@ def test_demo_leaves_a_postgresql_warehouse_named_by_the_environment_unchanged(
     result = run_demo(env, tmp_path)
     assert_demo_ran_in_its_own_place(result, tmp_path)
     assert postgres_contents(postgres_url, postgres_schema) == before
+    assert tree_snapshot(real_dagster_home) == home_before
 
 
 def test_the_demo_instance_is_configured_like_the_project_instance() -> None:
