@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml constraints.txt
 # the code changes; once `make test` has made the editable install, that one serves.
 $(RUN_STAMP): pyproject.toml constraints.txt $(PACKAGE_FILES)
 ifneq ($(wildcard $(STAMP)),)
-	$(MAKE) --no-print-directory $(STAMP)
+	@$(MAKE) --no-print-directory --silent $(STAMP)
 else
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
