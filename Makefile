@@ -3,20 +3,37 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+RUN_STAMP := $(VENV)/.installed-run-stamp
+PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
+PACKAGE_FILES := $(shell find poelis_pipelines -type f -not -path '*/__pycache__/*')
 POELIS_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export POELIS_TEST_POSTGRES_URL
 export DAGSTER_HOME ?= $(CURDIR)/dagster_home
 
-.PHONY: demo test lint typecheck defs-check pytest bench postgres dev clean
+.PHONY: demo test lint typecheck defs-check pytest bench postgres dev constraints clean
 
-# Re-installs only when pyproject.toml changes, so a second `make` is near-instant.
-$(STAMP): pyproject.toml
+# Development (make test, lint, bench): the package editable, with the test and lint tools, at the exact
+# versions of constraints.txt. Re-installs only when pyproject.toml or the constraints change.
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PIP) install --upgrade pip
+	$(PIP) install -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+# Running (make demo, make dev): the package and the Dagster UI, nothing else, as a regular install (an
+# editable one is for changing the code, and setuptools announces it with a warning box). Re-installed when
+# the code changes; once `make test` has made the editable install, that one serves.
+$(RUN_STAMP): pyproject.toml constraints.txt $(PACKAGE_FILES)
+ifneq ($(wildcard $(STAMP)),)
+	@$(MAKE) --no-print-directory --silent $(STAMP)
+else
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+	$(PIP) install -c constraints.txt '.[ui]'
+endif
+	touch $(RUN_STAMP)
+
+demo: $(RUN_STAMP)
 	$(BIN)/poelis-pipelines demo
 
 test: $(STAMP) postgres lint typecheck defs-check pytest
@@ -48,8 +65,14 @@ postgres:
 bench: $(STAMP) postgres
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
-dev: $(STAMP)
-	$(BIN)/dagster dev -w workspace.yaml
+# The Dagster UI; with no POELIS_API_KEY (or _FILE) set, on the demo's fake API, warehouse and Dagster home.
+dev: $(RUN_STAMP)
+	$(BIN)/poelis-pipelines dev
+
+# After changing a range in pyproject.toml and upgrading the venv: record the exact versions it now holds.
+constraints: $(STAMP)
+	{ sed -n '1,2p' constraints.txt; $(BIN)/python -m pip freeze --exclude poelis-pipelines; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build data .pytest_cache .mypy_cache .ruff_cache

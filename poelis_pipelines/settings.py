@@ -74,3 +74,10 @@ ENV_BACKOFF_SECONDS = "POELIS_BACKOFF_SECONDS"
 CLI_SYNC_TABLE_NAME = "(cli sync)"  # sync_runs.table_name of the row recording a whole CLI sync
 CLI_RESUME_WINDOW_HOURS = 24  # a CLI sync interrupted longer ago than this is not resumed
 SYNC_LOCK_SUFFIX = ".sync-lock"  # lock file beside a file warehouse (DuckDB, SQLite) while a CLI sync runs
+
+# --- Demo (`poelis-pipelines demo`, and `dev` with no key): its own warehouse and Dagster home under the
+# current directory, whatever POELIS_* and DAGSTER_HOME say, so a demo never writes into real data ---
+DEMO_DIR = "data/demo"
+DEMO_WAREHOUSE_FILE = "warehouse.duckdb"
+DEMO_DAGSTER_HOME = "dagster_home"
+ENV_DEMO_MODE = "POELIS_DEMO_MODE"  # the sentence the UI shows while `dev` serves the fake API (unset: real)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from poelis_pipelines import __version__, settings
 from poelis_pipelines.cli.output import EXIT_CONFIG, Output
 
-COMMANDS = ("sync", "demo", "doctor", "fake-api")
+COMMANDS = ("sync", "demo", "dev", "doctor", "fake-api")
 
 
 def _add_target_arguments(parser: argparse.ArgumentParser) -> None:
@@ -54,12 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_target_arguments(sync_parser)
 
-    demo_parser = commands.add_parser("demo", help="sync the bundled fake API into the default DuckDB file")
+    demo_parser = commands.add_parser(
+        "demo", help=f"sync the bundled fake API into its own DuckDB file under {settings.DEMO_DIR}/"
+    )
     demo_parser.add_argument(
         "--scale", default="small", help="size of the fake organization (default: small)"
     )
     demo_parser.add_argument("--seed", type=int, default=0, help="seed of the fake organization")
-    _add_target_arguments(demo_parser)
 
     doctor_parser = commands.add_parser("doctor", help="check the key, the API and the warehouse")
     _add_target_arguments(doctor_parser)
@@ -69,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
         "name", nargs="?", metavar="NAME", help="the query to run (omit it to list them)"
     )
     _add_target_arguments(query_parser)
+
+    from poelis_pipelines.cli import dev
+
+    dev.add_arguments(commands.add_parser("dev", help="the Dagster UI; with no key, on the demo's fake API"))
 
     fake_parser = commands.add_parser("fake-api", help="serve the bundled fake Poelis API on loopback")
     fake_api_cli.add_arguments(fake_parser)
@@ -103,8 +108,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             from poelis_pipelines.cli.demo import run_demo
 
-            _collect_garbage_less_often()
             return run_demo(args, output)
+        if args.command == "dev":
+            from poelis_pipelines.cli.dev import run_dev
+
+            return run_dev(args, output)
         if args.command == "doctor":
             from poelis_pipelines.cli.doctor import run_doctor
 

@@ -142,16 +142,6 @@ def test_debug_shows_the_traceback(cli_env: dict[str, str], tmp_path: Path) -> N
     assert "Traceback" in result.stderr
 
 
-def test_demo_runs_end_to_end_into_the_default_duckdb_file(cli_env: dict[str, str], tmp_path: Path) -> None:
-    for variable in (settings.ENV_API_KEY, settings.ENV_BASE_URL, settings.ENV_WAREHOUSE_URL):
-        cli_env.pop(variable)
-    result = run_cli("demo", "--scale", "tiny", env=cli_env, cwd=tmp_path)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert (tmp_path / "data" / "warehouse.duckdb").exists()
-    assert "property_values" in result.stdout
-    assert "make dev" in result.stdout
-
-
 def test_doctor_passes_on_a_healthy_setup_and_names_the_problem_otherwise(
     cli_env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -14,27 +14,33 @@ from poelis_pipelines.defs.poelis.schedules import build_daily_schedule
 from poelis_pipelines.defs.poelis.sensors import poelis_workspace_sensor
 
 
-def poelis_resource_from_environment() -> PoelisResource:
-    """The key as an `EnvVar`: Dagster records the variable's name, never its value, in run storage.
-
-    A deployment that mounts the key as a file (`POELIS_API_KEY_FILE`) and sets no `POELIS_API_KEY` gets the
-    file path as the `EnvVar` instead; either way the value is read when the run starts.
-    """
-    if os.environ.get(settings.ENV_API_KEY_FILE) and not os.environ.get(settings.ENV_API_KEY):
-        return PoelisResource(api_key_file=dg.EnvVar(settings.ENV_API_KEY_FILE))
-    return PoelisResource(api_key=dg.EnvVar(settings.ENV_API_KEY))
+def _assets_for_this_environment() -> list[dg.AssetsDefinition]:
+    """The assets; under `poelis-pipelines dev` with no key, each description opens with the demo sentence,
+    so nobody mistakes the fake organization in the UI for their own."""
+    demo_mode = os.environ.get(settings.ENV_DEMO_MODE, "").strip()
+    if not demo_mode:
+        return list(POELIS_ASSETS)
+    return list(
+        dg.map_asset_specs(
+            lambda spec: spec.replace_attributes(description=f"{demo_mode}\n\n{spec.description or ''}"),
+            POELIS_ASSETS,
+        )
+    )
 
 
 def build_definitions() -> dg.Definitions:
     """Every run executes its steps in one process (the run worker): the steps of a sync run one after
     another anyway (each level reads the one before, all share one rate-limited API), so a process per step
     would only add a Python + Dagster start-up (~3 s) to each of them and open the DuckDB file from several
-    processes."""
+    processes.
+
+    The Poelis resource is built without a key: the client reads it when a run first calls the API, inside
+    the asset, so a missing or bad key fails the run with the CLI's one sentence, not a config error."""
     return dg.Definitions(
         executor=dg.in_process_executor,
-        assets=POELIS_ASSETS,
+        assets=_assets_for_this_environment(),
         jobs=[poelis_sync],
         schedules=[build_daily_schedule()],
         sensors=[poelis_workspace_sensor],
-        resources={"poelis": poelis_resource_from_environment(), "warehouse": WarehouseResource()},
+        resources={"poelis": PoelisResource(), "warehouse": WarehouseResource()},
     )

@@ -1,20 +1,15 @@
 """Dagster resources: the Poelis API client and the warehouse, configured from the environment at run time."""
 
 import os
+from pathlib import Path
 
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
 from poelis_pipelines import settings
 from poelis_pipelines.client import ConfigurationError, PoelisClient
+from poelis_pipelines.client.config import _read_key_file
 from poelis_pipelines.warehouse import Warehouse
-
-
-def _read_key_file(path: str | None) -> str | None:
-    if path is None:
-        return None
-    with open(path, encoding="utf-8") as key_file:
-        return key_file.read().strip()
 
 
 def number_from_environment(variable: str, default: float) -> float:
@@ -34,10 +29,11 @@ def number_from_environment(variable: str, default: float) -> float:
 class PoelisResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     """Authenticated access to one Poelis organization's Public API.
 
-    The key is never a plain-string default: definitions hand it over as `EnvVar("POELIS_API_KEY")`, or leave
-    it unset so the client reads `POELIS_API_KEY` / `POELIS_API_KEY_FILE` when the run starts (a rotated key
-    needs no restart). One client per run; the clients of one key in a process share one rate limiter, so
-    the CLI's runs in one process pace as one.
+    The key is never a plain-string default: definitions leave it unset, so the client reads
+    `POELIS_API_KEY` / `POELIS_API_KEY_FILE` when a run first calls the API, exactly as the CLI does (same
+    errors, a rotated key needs no restart, the key is never in run config or run storage). One client per
+    run; the clients of one key in a process share one rate limiter, so the CLI's runs in one process pace
+    as one.
     """
 
     api_key: str | None = Field(
@@ -75,29 +71,28 @@ class PoelisResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
     _client: PoelisClient | None = PrivateAttr(default=None)
 
-    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        self._client = PoelisClient(
-            self.api_key or _read_key_file(self.api_key_file),
-            self.base_url,
-            timeout=self.timeout_seconds,
-            max_attempts=self.max_attempts
-            or int(number_from_environment(settings.ENV_MAX_ATTEMPTS, settings.DEFAULT_MAX_ATTEMPTS)),
-            backoff_seconds=self.backoff_seconds
-            or number_from_environment(settings.ENV_BACKOFF_SECONDS, settings.DEFAULT_BACKOFF_SECONDS),
-            max_concurrency=self.max_concurrency,
-            requests_per_minute=self.requests_per_minute,
-            allow_insecure_http=self.allow_insecure_http,
-        )
+    def get_client(self) -> PoelisClient:
+        """The run's client, built on first use: inside the asset (or sensor) body, so a missing or bad key
+        fails the run with the client's one sentence rather than a resource-initialization error."""
+        if self._client is None:
+            self._client = PoelisClient(
+                self.api_key or (_read_key_file(Path(self.api_key_file)) if self.api_key_file else None),
+                self.base_url,
+                timeout=self.timeout_seconds,
+                max_attempts=self.max_attempts
+                or int(number_from_environment(settings.ENV_MAX_ATTEMPTS, settings.DEFAULT_MAX_ATTEMPTS)),
+                backoff_seconds=self.backoff_seconds
+                or number_from_environment(settings.ENV_BACKOFF_SECONDS, settings.DEFAULT_BACKOFF_SECONDS),
+                max_concurrency=self.max_concurrency,
+                requests_per_minute=self.requests_per_minute,
+                allow_insecure_http=self.allow_insecure_http,
+            )
+        return self._client
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._client is not None:
             self._client.close()
             self._client = None
-
-    def get_client(self) -> PoelisClient:
-        if self._client is None:
-            raise dg.DagsterInvariantViolationError("PoelisResource used outside a run")
-        return self._client
 
 
 class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
