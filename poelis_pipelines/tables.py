@@ -275,16 +275,18 @@ PROPERTIES = Table(
             "value_si",
             "double",
             "`value_number` in SI units (`si_unit`), so the values of a category add up whatever unit each "
-            "was entered in: 2 t is 2000 kg, 20 °C is 293.15 K, 50 percent is 0.5. Null when pint cannot "
-            "read `value_unit` (a custom unit), and for matrices: their cells stay in `value_unit`.",
+            "was entered in: 2 t is 2000 kg, 20 °C is 293.15 K, `%` is 0.01, 12 pcs is 12. Converted only "
+            "when the unit fits the category (kg for MASS, not pcs) or, without a known category (formula "
+            "results, custom categories), from familiar engineering units only; else null, as when pint "
+            "cannot read `value_unit`, and for matrices: their cells stay in `value_unit`.",
             "derived",
         ),
         Column(
             "si_unit",
             "text",
-            "SI unit of `value_si` (kg, m, W, Pa, K, s, W/kg, ...; 1 when dimensionless, e.g. `-` or "
-            "percent): what `value_unit` converts to, matrices included. Null when pint cannot read "
-            "`value_unit`.",
+            "SI unit of `value_si` (kg, m, W, Pa, K, s, W/kg, ...; N*m for TORQUE, J for ENERGY; 1 when "
+            "dimensionless, e.g. `-`, `%` or pcs): what `value_unit` converts to, matrices included. Null "
+            "when `value_unit` is not converted (see `value_si`).",
             "derived",
         ),
         Column("value_text", "text", "Text value of text, status and formula properties.", "derived"),

@@ -1,4 +1,4 @@
-"""`poelis-pipelines`: sync, demo, doctor and fake-api from the command line.
+"""`poelis-pipelines`: sync, demo, dev, doctor, query and fake-api from the command line.
 
 Exit codes: 0 success, 1 the sync failed, 2 bad configuration or input. Errors are one clear line (the full
 traceback only with `--debug`) and never contain the API key.
@@ -13,8 +13,6 @@ from collections.abc import Sequence
 
 from poelis_pipelines import __version__, settings
 from poelis_pipelines.cli.output import EXIT_CONFIG, Output
-
-COMMANDS = ("sync", "demo", "dev", "doctor", "fake-api")
 
 
 def _add_target_arguments(parser: argparse.ArgumentParser) -> None:

@@ -211,7 +211,7 @@ def _add_typed_values(
         else:  # value_matrix arrives as JSON text already: store it as text, not re-encoded
             logical = table.column(name).type
             data[name] = convert(values, "text" if logical == "json" else logical)[0]
-    value_si, si_unit = si_columns(derived["value_number"], derived["value_unit"])
+    value_si, si_unit = si_columns(derived["value_number"], derived["value_unit"], data["category"])
     data["value_si"], data["si_unit"] = from_arrow(value_si, "double"), from_arrow(si_unit, "text")
     if unknown_types:
         warnings.warn(

@@ -30,8 +30,11 @@ PostgreSQL's `col::jsonb ->> 'x'`.
   strings `"NaN"`, `"Infinity"` and `"-Infinity"` (strict JSON has no such numbers).
 * `value_si` is `value_number` converted by [pint](https://pint.readthedocs.io), which reads `value_unit` as
   it reads units: °C and °F are absolute temperatures (20 °C is 293.15 K, so a temperature *difference*
-  entered in °C is shifted too), and an organization's custom unit may mean something else to pint (`pcs` is
-  parsecs to it). `value_number` and `value_unit` always keep what was entered.
+  entered in °C is shifted too). A reading must fit the property's category (`SI_UNIT_BY_CATEGORY` in
+  `normalize/units.py`): a MASS entered in `pcs` stays null. Without a known category (formula results, custom
+  categories) only familiar engineering units convert, so pint's surprises (`ct` is a carat to it, `a` a
+  year) stay null rather than becoming a wrong number. `pcs`, `pce`, `pieces` and `pc` count pieces (si_unit
+  1), `Nm` is a newton metre. `value_number` and `value_unit` always keep what was entered.
 """
 
 

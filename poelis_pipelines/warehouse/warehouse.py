@@ -237,7 +237,9 @@ class Warehouse:
                             f"{SQL_TYPES[self.dialect][column.type]}"
                         )
             for statement in annotation_statements(self.dialect, self.schema):
-                connection.exec_driver_sql(statement)
+                # without parameters the driver takes the SQL verbatim: psycopg would read a `%` of a
+                # comment as a placeholder, and the comments are free text
+                connection.exec_driver_sql(statement, execution_options={"no_parameters": True})
             connection.exec_driver_sql(fingerprint_table_statement(self.dialect, self.schema))
             connection.exec_driver_sql(f"DELETE FROM {self._qualified(FINGERPRINT_TABLE)}")
             connection.execute(

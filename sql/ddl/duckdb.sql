@@ -358,9 +358,9 @@ COMMENT ON COLUMN "poelis"."properties"."value_number" IS 'Numeric value: the nu
 
 COMMENT ON COLUMN "poelis"."properties"."value_unit" IS 'Unit of the value: `display_unit` of numeric and matrix, the unit parsed from a formula result.';
 
-COMMENT ON COLUMN "poelis"."properties"."value_si" IS '`value_number` in SI units (`si_unit`), so the values of a category add up whatever unit each was entered in: 2 t is 2000 kg, 20 °C is 293.15 K, 50 percent is 0.5. Null when pint cannot read `value_unit` (a custom unit), and for matrices: their cells stay in `value_unit`.';
+COMMENT ON COLUMN "poelis"."properties"."value_si" IS '`value_number` in SI units (`si_unit`), so the values of a category add up whatever unit each was entered in: 2 t is 2000 kg, 20 °C is 293.15 K, `%` is 0.01, 12 pcs is 12. Converted only when the unit fits the category (kg for MASS, not pcs) or, without a known category (formula results, custom categories), from familiar engineering units only; else null, as when pint cannot read `value_unit`, and for matrices: their cells stay in `value_unit`.';
 
-COMMENT ON COLUMN "poelis"."properties"."si_unit" IS 'SI unit of `value_si` (kg, m, W, Pa, K, s, W/kg, ...; 1 when dimensionless, e.g. `-` or percent): what `value_unit` converts to, matrices included. Null when pint cannot read `value_unit`.';
+COMMENT ON COLUMN "poelis"."properties"."si_unit" IS 'SI unit of `value_si` (kg, m, W, Pa, K, s, W/kg, ...; N*m for TORQUE, J for ENERGY; 1 when dimensionless, e.g. `-`, `%` or pcs): what `value_unit` converts to, matrices included. Null when `value_unit` is not converted (see `value_si`).';
 
 COMMENT ON COLUMN "poelis"."properties"."value_text" IS 'Text value of text, status and formula properties.';
 
@@ -552,9 +552,9 @@ COMMENT ON COLUMN "poelis"."properties_history"."value_number" IS 'Numeric value
 
 COMMENT ON COLUMN "poelis"."properties_history"."value_unit" IS 'Unit of the value: `display_unit` of numeric and matrix, the unit parsed from a formula result.';
 
-COMMENT ON COLUMN "poelis"."properties_history"."value_si" IS '`value_number` in SI units (`si_unit`), so the values of a category add up whatever unit each was entered in: 2 t is 2000 kg, 20 °C is 293.15 K, 50 percent is 0.5. Null when pint cannot read `value_unit` (a custom unit), and for matrices: their cells stay in `value_unit`.';
+COMMENT ON COLUMN "poelis"."properties_history"."value_si" IS '`value_number` in SI units (`si_unit`), so the values of a category add up whatever unit each was entered in: 2 t is 2000 kg, 20 °C is 293.15 K, `%` is 0.01, 12 pcs is 12. Converted only when the unit fits the category (kg for MASS, not pcs) or, without a known category (formula results, custom categories), from familiar engineering units only; else null, as when pint cannot read `value_unit`, and for matrices: their cells stay in `value_unit`.';
 
-COMMENT ON COLUMN "poelis"."properties_history"."si_unit" IS 'SI unit of `value_si` (kg, m, W, Pa, K, s, W/kg, ...; 1 when dimensionless, e.g. `-` or percent): what `value_unit` converts to, matrices included. Null when pint cannot read `value_unit`.';
+COMMENT ON COLUMN "poelis"."properties_history"."si_unit" IS 'SI unit of `value_si` (kg, m, W, Pa, K, s, W/kg, ...; N*m for TORQUE, J for ENERGY; 1 when dimensionless, e.g. `-`, `%` or pcs): what `value_unit` converts to, matrices included. Null when `value_unit` is not converted (see `value_si`).';
 
 COMMENT ON COLUMN "poelis"."properties_history"."value_text" IS 'Text value of text, status and formula properties.';
 

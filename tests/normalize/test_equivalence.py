@@ -19,7 +19,7 @@ import pytest
 
 from poelis_pipelines.fake_api import generate_organization
 from poelis_pipelines.normalize import normalize, parse_formula_result
-from poelis_pipelines.normalize.units import si_conversion
+from poelis_pipelines.normalize.units import si_conversion, si_unit_of_category
 from poelis_pipelines.tables import EXTRA, PANDAS_DTYPES, TABLES, Column, LogicalType, Table
 
 ACCEPTED: dict[LogicalType, tuple[type, ...]] = {
@@ -87,9 +87,9 @@ def matrix(value: Any) -> str | None:
     return json.dumps(value, separators=(",", ":"))
 
 
-def typed(kind: Any, value: Any, unit: Any) -> dict[str, Any]:
-    """SPEC section 6: the typed value columns of one property; SI values by the cached per-unit conversion
-    (its exactness is tested in test_units.py), applied here value by value."""
+def typed(kind: Any, value: Any, unit: Any, category: Any) -> dict[str, Any]:
+    """SPEC section 6: the typed value columns of one property; SI values by the cached conversion per (unit,
+    category) (its exactness is tested in test_units.py), applied here value by value."""
     out: dict[str, Any] = dict.fromkeys(
         ("value_number", "value_unit", "value_si", "si_unit", "value_text", "value_date", "value_matrix")
     )
@@ -107,7 +107,8 @@ def typed(kind: Any, value: Any, unit: Any) -> dict[str, Any]:
     elif kind == "matrix":
         out["value_matrix"] = matrix(value)
         out["value_unit"] = unit if type(unit) is str else None
-    conversion = si_conversion(out["value_unit"]) if out["value_unit"] is not None else None
+    category_si_unit = si_unit_of_category(category if type(category) is str else None)
+    conversion = si_conversion(out["value_unit"], category_si_unit) if out["value_unit"] is not None else None
     if conversion is not None:
         out["si_unit"] = conversion.unit
         if out["value_number"] is not None:
@@ -147,7 +148,9 @@ def reference_row(table: Table, record: dict[str, Any], lineage: dict[str, str])
     if "owner_text" in table.column_names:
         row["owner_text"] = record["owner"] if type(record.get("owner")) is str else None
     if table.name == "properties":
-        row.update(typed(record.get("type"), record.get("value"), record.get("display_unit")))
+        row.update(
+            typed(record.get("type"), record.get("value"), record.get("display_unit"), record.get("category"))
+        )
     row[EXTRA] = json_text(extra) if extra else None
     return row
 

@@ -171,6 +171,38 @@ def test_a_changed_description_is_annotated_again(
     assert f"COMMENT ON TABLE {qualified(schema, 'workspaces', dialect)} IS 'Renamed.'" in statements  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("dialect", GENERATED_DIALECTS)
+def test_descriptions_reach_the_warehouse_verbatim_percent_signs_included(
+    dialect: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    if dialect == "postgresql":
+        request.applymarker(pytest.mark.postgres)
+        url, schema = request.getfixturevalue("postgres_url"), request.getfixturevalue("postgres_schema")
+        read_back = (
+            "SELECT col_description(c.oid, a.attnum) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_attribute a ON a.attrelid = c.oid "
+            "WHERE n.nspname = :schema AND c.relname = 'workspaces' AND a.attname = 'name'"
+        )
+    else:
+        url, schema = request.getfixturevalue("duckdb_url"), "poelis"
+        read_back = (
+            "SELECT comment FROM duckdb_columns() "
+            "WHERE schema_name = :schema AND table_name = 'workspaces' AND column_name = 'name'"
+        )
+    description = "50 % is 0.5; not a placeholder: %s %(name)s %% 'quoted'"
+    columns = tuple(
+        dataclasses.replace(column, description=description) if column.name == "name" else column
+        for column in WORKSPACES.columns
+    )
+    monkeypatch.setitem(TABLES, "workspaces", dataclasses.replace(WORKSPACES, columns=columns))
+    with Warehouse(url, schema) as warehouse:
+        warehouse.ensure()
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with engine.connect() as connection:
+        assert connection.execute(sa.text(read_back), {"schema": schema}).scalar_one() == description
+    engine.dispose()
+
+
 def test_views_return_the_right_rows(view_warehouse: Warehouse) -> None:
     warehouse = view_warehouse
     properties = spec_examples("properties")
