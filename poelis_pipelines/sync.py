@@ -536,7 +536,8 @@ def _remove_vanished_items(warehouse: Warehouse, workspace_ids: Sequence[str], *
         ListedItem(item_id, product_id, workspace_of[product_id], None, None, None, None)
         for item_id, product_id in vanished.items()
     ]
-    empty = normalize("properties", [], endpoint="(vanished items)", product_id="", workspace_id="")
+    lineage = {"product_id": items[0].product_id, "workspace_id": items[0].workspace_id}  # no row to carry it
+    empty = normalize("properties", [], endpoint="(vanished items)", **lineage)
     warehouse.merge(
         [
             Batch(
