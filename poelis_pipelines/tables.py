@@ -368,7 +368,9 @@ SYNC_RUNS = Table(
         Column(
             "scope",
             "text",
-            "Parent listed completely (workspace or product id), or '*' for all.",
+            "Parent listed completely (workspace or product id), or '*' for all; for an incremental "
+            "properties run, `<product id>:<first item id>:<n>` (n items of the product listed "
+            "completely) or '(vanished items)'.",
             "bookkeeping",
             nullable=False,
         ),
@@ -453,11 +455,11 @@ ITEM_SYNC_STATE = Table(
 
 
 def all_tables() -> tuple[Table, ...]:
-    """Every table the warehouse holds, in creation order: synced tables, their histories, `sync_runs`,
-    `item_sync_state`."""
+    """Every table the warehouse holds, in creation order: synced tables, their histories, `item_sync_state`,
+    `sync_runs`."""
     return (
         *TABLES.values(),
         *(history_table(table) for table in TABLES.values()),
-        SYNC_RUNS,
         ITEM_SYNC_STATE,
+        SYNC_RUNS,
     )
