@@ -91,6 +91,12 @@ class Selection:
         counts = Counter(selected.reason for selected in self.items)
         return {reason: counts[reason] for reason in REASONS}
 
+    @property
+    def backlog(self) -> dict[Reason, int]:
+        """Items due but not selected (the budget ran short), per reason."""
+        selected = self.selected
+        return {reason: self.due[reason] - selected[reason] for reason in REASONS}
+
 
 @dataclass
 class Freshness:

@@ -98,6 +98,10 @@ def test_the_rotation_keeps_its_floor_under_a_flood_of_hints() -> None:
     chosen = picked(items, IncrementalSettings(max_staleness=DAY, max_items=20, rotation_floor=0.25))
 
     assert [reason for _, reason in chosen] == ["hint"] * 15 + ["rotation"] * 5
+    selection = select_items(
+        items, NOW, IncrementalSettings(max_staleness=DAY, max_items=20, rotation_floor=0.25), run_key="r"
+    )
+    assert selection.backlog == {"new": 0, "hint": 85, "rotation": 45}
     oldest_due = [f"item-{index:03}" for index in range(149, 144, -1)]
     assert [item_id for item_id, reason in chosen if reason == "rotation"] == oldest_due
     oldest_hints = [f"item-{index:03}" for index in range(99, 84, -1)]
