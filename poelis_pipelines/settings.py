@@ -62,6 +62,10 @@ WAREHOUSE_SCOPE_ALL = "*"  # sync_runs.scope of a table listed as a whole (works
 # Records a level fetches ahead of its merges, and the most one merge takes: scopes already fetched are
 # merged together (one transaction, one set of statements) up to this many records.
 SYNC_MERGE_RECORDS = 10_000
+# Incremental properties: items listed per fetch unit (a crash or a spent budget costs at most one unit's
+# requests), and the share of a run's item budget that always goes to the items listed longest ago.
+SYNC_ITEMS_PER_FETCH = 25
+DEFAULT_ROTATION_FLOOR = 0.25
 
 # --- Fake Poelis API (poelis_pipelines.fake_api) ---
 FAKE_API_HOST = "127.0.0.1"

@@ -9,22 +9,40 @@ the scopes already fetched when a merge starts are merged together (up to `SYNC_
 under a quota that is one scope per commit, as fetched; quota off, a few merges cover many small scopes.
 The warehouse is the hand-off between levels: items are listed for the products the warehouse holds,
 properties for the items it holds, so no level refetches its parent.
+
+Properties are listed per item, so an item's listing is complete on its own: an incremental run
+(`IncrementalSettings`) lists only the items `poelis_pipelines.incremental` selects, merged with the item as
+their scope, and every properties merge writes the listed items' `item_sync_state` in its transaction.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import pandas as pd
+
 from poelis_pipelines import settings
 from poelis_pipelines.client import ClientStats, PoelisClient, StatsSnapshot
 from poelis_pipelines.client.secrets import scrub
+from poelis_pipelines.incremental import (
+    REASONS,
+    IncrementalReport,
+    IncrementalSettings,
+    ListedItem,
+    freshness,
+    item_catalog,
+    listed_item,
+    select_items,
+    state_rows,
+    vanished_items,
+)
 from poelis_pipelines.normalize import normalize
-from poelis_pipelines.tables import TABLES
+from poelis_pipelines.tables import ITEM_SYNC_STATE, TABLES
 from poelis_pipelines.warehouse import Batch, TableCounts, Warehouse
 from poelis_pipelines.warehouse.inspection import live_ids
 
@@ -48,6 +66,10 @@ class LevelResult:
     http: dict[str, Any] = field(default_factory=dict)
     workspaces: dict[str, LevelResult] = field(default_factory=dict)
     """The figures of each workspace's scopes; a workspace's `http` is what fetching its scopes cost."""
+    budget_exhausted: bool = False
+    """The client's request budget ran out: what was fetched is committed, the rest waits for a later run."""
+    incremental: IncrementalReport | None = None
+    """An incremental properties run's selection, backlog and staleness."""
 
     def for_workspace(self, workspace_id: str) -> LevelResult:
         """One workspace's figures: zeros when it had nothing to sync (e.g. a workspace without products)."""
@@ -167,8 +189,15 @@ class _Level:
     """Ids the records do not carry but the table keeps for analysts (e.g. an item's workspace)."""
     workspace_of: Callable[[str], str | None] = _no_workspace
     """The workspace a scope belongs to, for the figures per workspace (None: a level of the whole table)."""
+    listed_items: Callable[[str], Sequence[ListedItem]] | None = None
+    """Properties levels: the items a scope lists completely, whose `item_sync_state` commits with it."""
+    budget_errors: tuple[type[BaseException], ...] = ()
+    """Fetch errors that mean the request budget is spent: the level stops early, successfully."""
 
-    def batch(self, fetched: _Fetched) -> Batch:
+    def batch(self, fetched: _Fetched) -> Batch | None:
+        """The scope's rows to merge (a fetch that failed has none)."""
+        if fetched.error is not None:
+            return None
         table = TABLES[self.table]
         scope = fetched.scope
         frame = normalize(table.name, fetched.records, endpoint=self.endpoint(scope), **self.lineage(scope))
@@ -177,6 +206,59 @@ class _Level:
             frame,
             scope={table.scope_column: scope} if table.scope_column else {},
             run_columns={"started_at": fetched.started_at, **_http_columns(fetched.http)},
+        )
+
+    def item_states(self, merged: Sequence[_Fetched], *, run_key: str) -> dict[str, pd.DataFrame]:
+        """The `item_sync_state` rows of the items the merged scopes listed (none for other levels): listed
+        when their scope's fetch started, which every request of it followed."""
+        if self.listed_items is None:
+            return {}
+        listings: list[tuple[ListedItem, datetime | None, int]] = []
+        for fetched in merged:
+            counts = Counter(str(record.get("item_id")) for record in fetched.records)
+            listings += [
+                (item, fetched.started_at, counts[item.item_id]) for item in self.listed_items(fetched.scope)
+            ]
+        return {ITEM_SYNC_STATE.name: state_rows(listings, run_key=run_key)}
+
+
+def _unit_name(items: Sequence[ListedItem]) -> str:
+    """`sync_runs.scope` of items listed together: `<product id>:<first item id>:<count>` (unique in a run,
+    which lists an item at most once)."""
+    return f"{items[0].product_id}:{items[0].item_id}:{len(items)}"
+
+
+@dataclass(frozen=True)
+class _ItemLevel(_Level):
+    """Properties of selected items, fetched a few items of one product at a time and merged with the items as
+    their scope. A fetch that stops (an error, a spent budget) still commits the items it listed completely.
+    """
+
+    units: Mapping[str, Sequence[ListedItem]] = field(default_factory=dict)
+    completed: dict[str, list[ListedItem]] = field(default_factory=dict)
+    """Per unit, the items whose listing completed, in order (written by the prefetch thread before it hands
+    the unit over)."""
+
+    def batch(self, fetched: _Fetched) -> Batch | None:
+        done = self.completed.get(fetched.scope, [])
+        if not done:
+            return None
+        item_ids = [item.item_id for item in done]
+        listed = set(item_ids)
+        records = [record for record in fetched.records if record.get("item_id") in listed]
+        frame = normalize(
+            self.table,
+            records,
+            endpoint=self.endpoint(fetched.scope),
+            product_id=done[0].product_id,
+            workspace_id=done[0].workspace_id,
+        )
+        return Batch(
+            self.table,
+            frame,
+            scope={"item_id": item_ids},
+            run_columns={"started_at": fetched.started_at, **_http_columns(fetched.http)},
+            run_scope=fetched.scope if len(done) == len(self.units[fetched.scope]) else _unit_name(done),
         )
 
 
@@ -317,41 +399,60 @@ def _merge_group(
     """Merge a group of complete scopes in one transaction, which also records each scope in `sync_runs`.
 
     The scopes before one that failed (its fetch, or its records' normalization) are merged first, so that
-    failure costs no other scope's work; it is then recorded and raised. The group shares the time its first
-    fetch started as `_synced_at` (every row was fetched after it).
+    failure costs no other scope's work (and so are the items a failed item-scoped fetch listed completely);
+    it is then recorded and raised, unless it says the request budget is spent: then the level just ends.
+    The group shares the time its first fetch started as `_synced_at` (every row was fetched after it).
     """
     batches: list[Batch] = []
+    merged: list[_Fetched] = []
     failed: tuple[_Fetched, Exception] | None = None
     for fetched in group:
         try:
+            batch = level.batch(fetched)
+            if batch is not None:
+                batches.append(batch)
+                merged.append(fetched)
             if fetched.error is not None:
                 raise fetched.error
-            batches.append(level.batch(fetched))
         except Exception as error:
             failed = (fetched, error)
             break
-    merged = group[: len(batches)]
     if merged:
         try:
-            report = warehouse.merge(batches, synced_at=merged[0].started_at, run_id=run_key)
+            report = warehouse.merge(
+                batches,
+                synced_at=merged[0].started_at,
+                run_id=run_key,
+                upserts=level.item_states(merged, run_key=run_key),
+            )
         except Exception as error:
             for fetched in merged:
                 _record_failure(level, warehouse, fetched, error, run_key=run_key)
             raise
         counts = report.scopes[level.table]
-        for fetched in merged:
+        for fetched, batch in zip(merged, batches, strict=True):
             result.add_merged(
                 fetched.scope,
                 len(fetched.records),
-                counts[fetched.scope],
+                _batch_counts(counts, batch),
                 fetched.http,
                 level.workspace_of(fetched.scope),
             )
             PROGRESS.advance(level.table, len(fetched.records))
     if failed is not None:
         failed_fetch, failure = failed
+        if isinstance(failure, level.budget_errors):
+            result.budget_exhausted = True
+            return
         _record_failure(level, warehouse, failed_fetch, failure, run_key=run_key)
         raise failure
+
+
+def _batch_counts(scope_counts: Mapping[str, TableCounts], batch: Batch) -> TableCounts:
+    """What merging one batch did: the counts of the scopes it listed (one parent, several items, or all)."""
+    [listed] = batch.scope.values() or [settings.WAREHOUSE_SCOPE_ALL]
+    values = [listed] if isinstance(listed, str) else listed
+    return sum((scope_counts.get(value, TableCounts()) for value in values), TableCounts())
 
 
 def _run_level(level: _Level, client: PoelisClient, warehouse: Warehouse, *, run_key: str) -> LevelResult:
@@ -429,21 +530,137 @@ def _properties_of_items(client: PoelisClient, item_ids: list[str]) -> Iterator[
 
 
 def sync_properties(
-    client: PoelisClient, warehouse: Warehouse, workspace_ids: Sequence[str], *, run_key: str
+    client: PoelisClient,
+    warehouse: Warehouse,
+    workspace_ids: Sequence[str],
+    *,
+    run_key: str,
+    incremental: IncrementalSettings | None = None,
 ) -> LevelResult:
-    """List the properties of every item of each product, committing one product's properties at a time.
+    """List the properties of the workspaces' items: every item, committing one product's properties at a
+    time (`incremental=None`, exact), or only the items an incremental selection picks, item-scoped.
 
     The item ids are read from the warehouse up front: the fetches run on the prefetch thread, which never
     touches the warehouse.
     """
+    if incremental is not None:
+        return _sync_selected_properties(
+            client, warehouse, workspace_ids, run_key=run_key, incremental=incremental
+        )
     workspace_of = _workspace_of_products(warehouse, workspace_ids)
-    items_of = {product: live_ids(warehouse, "items", product_id=product) for product in workspace_of}
+    items_of: dict[str, list[ListedItem]] = {product: [] for product in workspace_of}
+    for row in item_catalog(warehouse, workspace_ids).itertuples():
+        items_of.setdefault(str(row.product_id), []).append(listed_item(row))
     level = _Level(
         "properties",
         scopes=list(workspace_of),
-        fetch=lambda product_id: _properties_of_items(client, items_of[product_id]),
+        fetch=lambda product_id: _properties_of_items(
+            client, [item.item_id for item in items_of[product_id]]
+        ),
         endpoint=lambda product_id: f"GET /properties (items of product {product_id})",
         lineage=lambda product_id: {"product_id": product_id, "workspace_id": workspace_of[product_id]},
         workspace_of=workspace_of.__getitem__,
+        listed_items=items_of.__getitem__,
     )
     return _run_level(level, client, warehouse, run_key=run_key)
+
+
+def _fetch_units(selected: Sequence[ListedItem]) -> dict[str, list[ListedItem]]:
+    """The selected items in order, cut into units of consecutive items of one product, at most
+    `SYNC_ITEMS_PER_FETCH` each (fetched concurrently, merged and committed together), by name."""
+    units: list[list[ListedItem]] = []
+    for item in selected:
+        if (
+            units
+            and units[-1][0].product_id == item.product_id
+            and len(units[-1]) < settings.SYNC_ITEMS_PER_FETCH
+        ):
+            units[-1].append(item)
+        else:
+            units.append([item])
+    return {_unit_name(unit): unit for unit in units}
+
+
+def _remove_vanished_items(warehouse: Warehouse, workspace_ids: Sequence[str], *, run_key: str) -> int:
+    """Mark removed, without a request, the live properties of items that vanished from their product's
+    listing (as a full sync's product-wide listing would), and forget when those items were listed, so an
+    item that comes back is new again. Returns the number of such items."""
+    vanished = vanished_items(warehouse, workspace_ids)
+    if not vanished:
+        return 0
+    started_at = _now()
+    workspace_of = _workspace_of_products(warehouse, workspace_ids)
+    items = [
+        ListedItem(item_id, product_id, workspace_of[product_id], None, None, None, None)
+        for item_id, product_id in vanished.items()
+    ]
+    lineage = {"product_id": items[0].product_id, "workspace_id": items[0].workspace_id}  # no row to carry it
+    empty = normalize("properties", [], endpoint="(vanished items)", **lineage)
+    warehouse.merge(
+        [
+            Batch(
+                "properties",
+                empty,
+                scope={"item_id": list(vanished)},
+                run_columns={"started_at": started_at, "requests": 0},
+                run_scope="(vanished items)",
+            )
+        ],
+        synced_at=started_at,
+        run_id=run_key,
+        upserts={ITEM_SYNC_STATE.name: state_rows([(item, None, 0) for item in items], run_key=run_key)},
+    )
+    return len(items)
+
+
+def _sync_selected_properties(
+    client: PoelisClient,
+    warehouse: Warehouse,
+    workspace_ids: Sequence[str],
+    *,
+    run_key: str,
+    incremental: IncrementalSettings,
+) -> LevelResult:
+    """List the properties of the selected items (new, hint, rotation), each item its own complete scope,
+    in units committed as they arrive; then measure the freshness and backlog the run leaves.
+
+    A resumed run (same `run_key`) skips the items it already committed. A spent request budget ends the run
+    successfully, with what it fetched committed and the rest counted in the backlog.
+    """
+    vanished = _remove_vanished_items(warehouse, workspace_ids, run_key=run_key)
+    started = _now()
+    selection = select_items(item_catalog(warehouse, workspace_ids), started, incremental, run_key=run_key)
+    units = _fetch_units([selected.item for selected in selection.items])
+    completed: dict[str, list[ListedItem]] = {}
+
+    def fetch(unit: str) -> Iterator[Mapping[str, Any]]:
+        by_id = {item.item_id: item for item in units[unit]}
+        done = completed.setdefault(unit, [])
+        for item_id, records in client.fetch_properties_for_items(list(by_id), include_deleted=True):
+            yield from records
+            done.append(by_id[item_id])
+
+    level = _ItemLevel(
+        "properties",
+        scopes=list(units),
+        fetch=fetch,
+        endpoint=lambda unit: f"GET /properties (items {unit})",
+        listed_items=lambda unit: completed.get(unit, []),
+        budget_errors=incremental.budget_errors,
+        workspace_of=lambda unit: units[unit][0].workspace_id,
+        units=units,
+        completed=completed,
+    )
+    result = _run_level(level, client, warehouse, run_key=run_key)
+    after = item_catalog(warehouse, workspace_ids)
+    listed_now = set(after["item_id"][after["listed_by_run"].eq(run_key).fillna(False).astype(bool)])
+    listed = Counter(selected.reason for selected in selection.items if selected.item.item_id in listed_now)
+    result.incremental = IncrementalReport(
+        selected=selection.selected,
+        listed={reason: listed[reason] for reason in REASONS},
+        resumed=selection.listed_by_this_run,
+        vanished_items=vanished,
+        budget_exhausted=result.budget_exhausted,
+        freshness=freshness(after, _now(), incremental.max_staleness, run_key=run_key),
+    )
+    return result

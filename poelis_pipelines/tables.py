@@ -84,6 +84,9 @@ class Table:
     primary_key: tuple[str, ...] = ("id",)
     scope_column: str | None = None
     """The parent whose complete listing defines this table's rows (None: the whole table is one listing)."""
+    narrower_scope_columns: tuple[str, ...] = ()
+    """Parents finer than `scope_column` whose listing is complete too (a properties listing is per item), so
+    a merge may be scoped by them instead."""
     foreign_keys: tuple[ForeignKey, ...] = ()
     history: bool = True
     """Whether a `<name>_history` table keeps every version of every row."""
@@ -93,6 +96,11 @@ class Table:
             if column.name == name:
                 return column
         raise KeyError(f"table {self.name!r} has no column {name!r}")
+
+    @property
+    def scope_columns(self) -> tuple[str, ...]:
+        """Every column a merge may be scoped by: `scope_column`, then the narrower ones."""
+        return (self.scope_column, *self.narrower_scope_columns) if self.scope_column else ()
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -320,6 +328,7 @@ PROPERTIES = Table(
         *BOOKKEEPING,
     ),
     scope_column="product_id",
+    narrower_scope_columns=("item_id",),
     foreign_keys=(ForeignKey("item_id", "items"),),
 )
 
@@ -378,7 +387,9 @@ SYNC_RUNS = Table(
         Column(
             "scope",
             "text",
-            "Parent listed completely (workspace or product id), or '*' for all.",
+            "Parent listed completely (workspace or product id), or '*' for all; for an incremental "
+            "properties run, `<product id>:<first item id>:<n>` (n items of the product listed "
+            "completely) or '(vanished items)'.",
             "bookkeeping",
             nullable=False,
         ),
@@ -408,9 +419,69 @@ SYNC_RUNS = Table(
 SYNC_RUN_STATUSES = ("running", "success", "failed")
 
 
+ITEM_SYNC_STATE = Table(
+    name="item_sync_state",
+    description="When each item's properties were last listed, and the item's listing record at that time: "
+    "what an incremental sync chooses the items to re-list from. Written in the same transaction as the "
+    "item's properties, by full and incremental syncs.",
+    columns=(
+        Column("item_id", "text", "The item (`items.id`).", "bookkeeping", nullable=False),
+        Column("product_id", "text", "Product of the item when listed.", "bookkeeping", nullable=False),
+        Column("workspace_id", "text", "Workspace of the product when listed.", "bookkeeping"),
+        Column(
+            "properties_listed_at",
+            "timestamp",
+            "When the listing of the item's properties started (UTC): its properties are at least this "
+            "fresh. Null once the item vanished from its product's listing (its properties were removed).",
+            "bookkeeping",
+        ),
+        Column(
+            "properties_count",
+            "bigint",
+            "Properties the listing returned (deleted ones included).",
+            "bookkeeping",
+        ),
+        Column(
+            "listed_item_updated_at",
+            "timestamp",
+            "The item's `updated_at` when its properties were listed (a change hints at property edits).",
+            "bookkeeping",
+        ),
+        Column("listed_item_name", "text", "The item's name when its properties were listed.", "bookkeeping"),
+        Column(
+            "listed_parent_item_id",
+            "text",
+            "The item's parent when its properties were listed.",
+            "bookkeeping",
+        ),
+        Column(
+            "deleted_when_listed",
+            "boolean",
+            "The item's soft-delete flag when its properties were listed: a soft-deleted item is listed once "
+            "after its deletion is seen, then left alone.",
+            "bookkeeping",
+        ),
+        Column(
+            "run_id",
+            "text",
+            "The sync run that listed them (a resumed run skips its own items).",
+            "bookkeeping",
+        ),
+    ),
+    primary_key=("item_id",),
+    history=False,
+)
+
+
 def all_tables() -> tuple[Table, ...]:
-    """Every table the warehouse holds, in creation order: synced tables, their histories, `sync_runs`."""
-    return (*TABLES.values(), *(history_table(table) for table in TABLES.values()), SYNC_RUNS)
+    """Every table the warehouse holds, in creation order: synced tables, their histories, `item_sync_state`,
+    `sync_runs`."""
+    return (
+        *TABLES.values(),
+        *(history_table(table) for table in TABLES.values()),
+        ITEM_SYNC_STATE,
+        SYNC_RUNS,
+    )
 
 
 @dataclass(frozen=True)
@@ -520,5 +591,33 @@ PRODUCT_SUMMARY = View(
     ),
 )
 
-VIEWS: dict[str, View] = {view.name: view for view in (ITEM_TREE, PRODUCT_SUMMARY, PROPERTY_VALUES)}
+FRESHNESS = View(
+    name="freshness",
+    description="One row per product the API still lists: how fresh the properties of its items are, "
+    "from `item_sync_state`. The staleness bound is a setting of each sync, so compare `max_age_hours` with "
+    "yours; `never_listed` items are the backlog of a first load.",
+    columns=(
+        _shown(PRODUCTS, "id", as_name="product_id", description="The product's API id."),
+        _shown(PRODUCTS, "name", as_name="product_name", description="The product's display name."),
+        _shown(PRODUCTS, "workspace_id"),
+        _computed("live_items", "bigint", "Items of the product that are not soft-deleted and still listed."),
+        _computed("listed_items", "bigint", "Live items whose properties were listed at least once."),
+        _computed("never_listed", "bigint", "Live items whose properties were never listed (the backlog)."),
+        _computed(
+            "soft_deleted_items",
+            "bigint",
+            "Soft-deleted items (their properties are listed once after the deletion is seen, then left "
+            "alone).",
+        ),
+        _computed("oldest_listed_at", "timestamp", "The oldest listing of a live item's properties (UTC)."),
+        _computed("newest_listed_at", "timestamp", "The newest listing of a live item's properties (UTC)."),
+        _computed(
+            "max_age_hours", "double", "Hours since `oldest_listed_at`: the product's worst staleness."
+        ),
+    ),
+)
+
+VIEWS: dict[str, View] = {
+    view.name: view for view in (ITEM_TREE, PRODUCT_SUMMARY, PROPERTY_VALUES, FRESHNESS)
+}
 """The analyst views, in creation order (`property_values` reads `item_tree`)."""

@@ -101,17 +101,24 @@ def load_frame(connection: sa.Connection, dialect: Dialect, target: str, frame: 
 
 
 def temporary_table_prepared(
-    run: Callable[[str], object], dialect: Dialect, name: str, analyzed: tuple[str, ...] = ("id",)
+    run: Callable[[str], object],
+    dialect: Dialect,
+    name: str,
+    analyzed: tuple[str, ...] = (),
+    *,
+    key: str = "id",
 ) -> None:
-    """On PostgreSQL, index `id` of a freshly filled temporary table and analyze the `analyzed` columns.
+    """On PostgreSQL, index `key` of a freshly filled temporary table and analyze it and the `analyzed`
+    columns.
 
     Fresh tables have no statistics (a just-loaded target even looks empty), so the planner may pick nested
     loops; with an index on `id` every such loop is an index probe, not a quadratic scan. Analyzing only the
     columns the merge filters or joins on keeps it cheap. No-op elsewhere.
     """
     if dialect == "postgresql":
-        run(f'CREATE INDEX ON {name} ("id")')
-        run(f"ANALYZE {name} ({', '.join(quote(column) for column in analyzed)})")
+        run(f"CREATE INDEX ON {name} ({quote(key)})")
+        columns = dict.fromkeys((key, *analyzed))
+        run(f"ANALYZE {name} ({', '.join(quote(column) for column in columns)})")
 
 
 @contextmanager
@@ -132,6 +139,7 @@ def staged(connection: sa.Connection, dialect: Dialect, table: Table, frame: pd.
     connection.exec_driver_sql(f"DROP TABLE IF EXISTS {quote(name)}")
     connection.exec_driver_sql(create_stage_table(table, name, dialect))
     load_frame(connection, dialect, quote(name), frame)
-    temporary_table_prepared(lambda sql: connection.exec_driver_sql(sql), dialect, quote(name))
+    key = "id" if "id" in table.column_names else table.primary_key[0]
+    temporary_table_prepared(lambda sql: connection.exec_driver_sql(sql), dialect, quote(name), key=key)
     yield quote(name)
     connection.exec_driver_sql(f"DROP TABLE {quote(name)}")

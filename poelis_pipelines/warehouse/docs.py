@@ -20,8 +20,10 @@ PostgreSQL's `col::jsonb ->> 'x'`.
 * The four synced tables hold the **current state**, one row per API `id`; soft-deleted records stay with
   `deleted = true`.
 * A merge replaces the rows of one **scope** (all workspaces; the products of a workspace; the items or the
-  properties of a product). A row of the scope that the API no longer lists gets `_removed_at`; if it comes
-  back, `_removed_at` is cleared.
+  properties of a product; an incremental sync lists properties per item, so its scope is the item). A row of
+  the scope that the API no longer lists gets `_removed_at`; if it comes back, `_removed_at` is cleared.
+* `item_sync_state` says when each item's properties were last listed (`properties_listed_at`, the start of
+  that listing), written with them in one transaction; view `freshness` sums it up per product.
 * `<table>_history` gets a row only when something changed (`_synced_at` alone is not a change):
   `_change` is `insert` (a new row, or one that came back after being removed), `update`, `delete` (the API's
   soft delete turned on) or `remove` (vanished from its scope). The previous version's `_valid_to` is set to
@@ -89,7 +91,8 @@ def render_tables_doc() -> str:
             facts.append(f"Primary key: `{', '.join(table.primary_key)}`.")
         if table.name in TABLES:
             scope = f"`{table.scope_column}`" if table.scope_column else "the whole table"
-            facts.append(f"Scope of a complete listing: {scope}.")
+            narrower = "".join(f" (or `{column}`)" for column in table.narrower_scope_columns)
+            facts.append(f"Scope of a complete listing: {scope}{narrower}.")
         facts += [f"`{fk.column}` references `{fk.ref_table}.{fk.ref_column}`." for fk in table.foreign_keys]
         if facts:
             lines.append(" ".join(facts) + "\n")

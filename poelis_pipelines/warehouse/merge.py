@@ -105,7 +105,8 @@ def _current_rows(table: Table, scoped: str, target: str, stage: str, moved_in: 
     the scopes lack are looked up (none on a rerun). PostgreSQL probes its primary key for them, so it
     always looks; DuckDB has no index and would read every column of the table to find them, so it first
     asks `_moved_in_query`, which reads `id` alone (and nothing on a rerun, an empty join side), and looks
-    only when some moved in. Tables without a scope column are their own scope.
+    only when some moved in (a property can move to another item, an item to another product). Tables without
+    a scope column are their own scope.
     """
     if not moved_in:
         return f"{scoped}, _current AS (SELECT * FROM _scoped)"
@@ -121,18 +122,20 @@ def merge_frame(
     schema: str,
     table: Table,
     frame: pd.DataFrame,
+    scope_column: str | None,
     scope_values: Sequence[str | None],
     synced_at: datetime,
 ) -> dict[str | None, TableCounts]:
     """Stage `frame` and merge it into `table`, treating it as the complete listing of each of `scope_values`
-    (`[None]` for a table without a scope column, which is its own scope). Returns the counts per scope."""
+    of `scope_column` (one of `table.scope_columns`; `None` and `[None]` for a table without a scope column,
+    which is its own scope). Returns the counts per scope."""
     diff = quote(f"_diff_{table.name}")
     target = qualified(schema, table.name, dialect)
     history = qualified(schema, table.history_name, dialect)
     versioned = [quote(column.name) for column in table.versioned_columns]
     scope_params = {f"scope_{index}": value for index, value in enumerate(scope_values)}
     params: dict[str, Any] = {"ts": synced_at, **scope_params}
-    scope_column = quote(table.scope_column) if table.scope_column else None
+    scope_column = quote(scope_column) if scope_column else None
     in_scopes = _scope_filter(scope_column, list(scope_params), dialect) if scope_column else ""
 
     def run(sql: str) -> sa.CursorResult[Any]:

@@ -120,9 +120,9 @@ def indexes(table: Table, schema: str, dialect: Dialect) -> list[str]:
         return []
     name = qualified(schema, table.name, dialect)
     statements = []
-    if table.scope_column:
-        index = quote(f"{table.name}_{table.scope_column}_idx")
-        statements.append(f"CREATE INDEX IF NOT EXISTS {index} ON {name} ({quote(table.scope_column)})")
+    for scope_column in table.scope_columns:
+        index = quote(f"{table.name}_{scope_column}_idx")
+        statements.append(f"CREATE INDEX IF NOT EXISTS {index} ON {name} ({quote(scope_column)})")
     if any(column.name == VALID_TO for column in table.columns):
         index = quote(f"{table.name}_current_idx")
         statements.append(

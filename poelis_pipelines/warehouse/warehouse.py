@@ -17,7 +17,16 @@ import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
 from poelis_pipelines import settings
-from poelis_pipelines.tables import PANDAS_DTYPES, SYNC_RUN_STATUSES, SYNC_RUNS, TABLES, Table, all_tables
+from poelis_pipelines.tables import (
+    ITEM_SYNC_STATE,
+    PANDAS_DTYPES,
+    SYNC_RUN_STATUSES,
+    SYNC_RUNS,
+    TABLES,
+    Table,
+    all_tables,
+)
+from poelis_pipelines.warehouse.bulk import staged
 from poelis_pipelines.warehouse.errors import (
     BatchError,
     WarehouseBusyError,
@@ -52,22 +61,28 @@ buffer cache that a sync merging a few scopes at a time never reuses. With no pr
 limit (every core of a large server splitting 128MB would starve them). Measured on a CLI sync at fake
 scale `large`: peak RSS ~500 MB with DuckDB's defaults, ~434 MB with these, 75 s against ~80 s. In-memory
 databases keep the defaults, having nowhere to spill their tables to."""
+UPSERT_TABLES = {ITEM_SYNC_STATE.name: ITEM_SYNC_STATE}
+"""Bookkeeping tables a merge may write rows of, replaced by primary key, in its transaction (`upserts`)."""
 SCHEMA_TOKEN = "{{schema}}"
 """Placeholder for the quoted schema in `sql/views/*.sql` (`sql/queries/` name `poelis.`: see `queries`)."""
 
 
 @dataclass(frozen=True)
 class Batch:
-    """One table's frame and the parent it lists completely: `{"product_id": p}`; `{}` = whole table.
+    """One table's frame and the parents it lists completely: `{"product_id": p}`, or several parents of one
+    kind, `{"item_id": [i1, i2]}` (a parent the frame has no row of is listed as empty); `{}` = whole table.
 
-    `run_columns` are this scope's `sync_runs` values when the merge records a run (any of `RUN_COLUMNS`,
-    e.g. what fetching the scope cost).
+    The scope column is the table's `scope_column` or one of its `narrower_scope_columns` (properties are
+    listed per item). `run_columns` are the batch's `sync_runs` values when the merge records a run (any of
+    `RUN_COLUMNS`, e.g. what fetching it cost), in the row named `run_scope` (default: the one parent's id,
+    or '*'; a batch of several parents must name its row).
     """
 
     table: str
     frame: pd.DataFrame
-    scope: Mapping[str, str] = field(default_factory=dict)
+    scope: Mapping[str, str | Sequence[str]] = field(default_factory=dict)
     run_columns: Mapping[str, Any] = field(default_factory=dict)
+    run_scope: str | None = None
 
 
 @dataclass
@@ -329,15 +344,22 @@ class Warehouse:
     # --- merge -------------------------------------------------------------------------------------------
 
     def merge(
-        self, batches: Sequence[Batch], *, synced_at: datetime, run_id: str | None = None
+        self,
+        batches: Sequence[Batch],
+        *,
+        synced_at: datetime,
+        run_id: str | None = None,
+        upserts: Mapping[str, pd.DataFrame] | None = None,
     ) -> MergeReport:
         """Stage and merge every batch in ONE transaction: all of them land, or none (tables untouched).
 
         The batches of one table are merged together (one set of statements for all their scopes), so they
-        must not list the same scope or the same id twice. With `run_id`, each batch's `(run_id, table,
-        scope)` is recorded in `sync_runs` as `success`, with its counts and `run_columns`, in the same
+        must share a scope column and must not list the same scope or the same id twice. With `run_id`, each
+        batch's `sync_runs` row is recorded as `success`, with its counts and `run_columns`, in the same
         transaction: `completed_scopes()` never reports a scope whose rows did not commit, and the caller
-        needs no further transaction to finish the row.
+        needs no further transaction to finish the row. `upserts` are rows of bookkeeping tables
+        (`UPSERT_TABLES`, e.g. the `item_sync_state` of the items listed) that replace the rows of the same
+        key in that transaction too, so the state never disagrees with the data it describes.
         """
         if synced_at.tzinfo is None:
             raise BatchError("synced_at must be timezone-aware (UTC)")
@@ -348,11 +370,12 @@ class Warehouse:
                 raise BatchError(f"run_columns may set {list(RUN_COLUMNS)}, not {unknown}")
         synced_at = synced_at.astimezone(UTC)
         report = MergeReport()
-        grouped = self._grouped(batches)
+        grouped = self._grouped(batches, recorded=run_id is not None)
+        replaced = [self._checked_upsert(name, frame) for name, frame in (upserts or {}).items()]
         with self._transaction() as connection:
-            for table, frame, scoped in grouped:
+            for table, frame, scope_column, scoped in grouped:
                 counts = merge_frame(
-                    connection, self.dialect, self.schema, table, frame, list(scoped), synced_at
+                    connection, self.dialect, self.schema, table, frame, scope_column, list(scoped), synced_at
                 )
                 report.tables[table.name] = sum(counts.values(), TableCounts())
                 report.scopes[table.name] = {
@@ -360,55 +383,88 @@ class Warehouse:
                     for scope_value, scope_counts in counts.items()
                 }
                 if run_id is not None:
-                    finished_at = datetime.now(UTC)
-                    self._upsert_sync_runs(
-                        connection,
-                        [
-                            {
-                                "finished_at": finished_at,
-                                **batch.run_columns,
-                                "run_id": run_id,
-                                "table_name": table.name,
-                                "scope": scope_value or settings.WAREHOUSE_SCOPE_ALL,
-                                "status": "success",
-                                **_count_columns(counts[scope_value]),
-                            }
-                            for scope_value, batch in scoped.items()
-                        ],
-                    )
+                    self._record_merged(connection, run_id, table, scoped, counts)
+            for table, frame in replaced:
+                self._replace_rows(connection, table, frame)
         return report
 
-    def _grouped(self, batches: Sequence[Batch]) -> list[tuple[Table, pd.DataFrame, dict[str | None, Batch]]]:
-        """Per table (in order of first appearance): its declaration, the batches' frames as one, and each
-        scope's batch; every batch checked, so a `BatchError` comes before anything is written."""
-        grouped: dict[str, tuple[Table, list[pd.DataFrame], dict[str | None, Batch]]] = {}
+    def _record_merged(
+        self,
+        connection: sa.Connection,
+        run_id: str,
+        table: Table,
+        scoped: Mapping[str | None, Batch],
+        counts: Mapping[str | None, TableCounts],
+    ) -> None:
+        """One finished `sync_runs` row per batch, its counts summed over the parents it lists."""
+        finished_at = datetime.now(UTC)
+        per_batch: dict[int, tuple[Batch, TableCounts]] = {}
+        for scope_value, batch in scoped.items():
+            _, summed = per_batch.get(id(batch), (batch, TableCounts()))
+            per_batch[id(batch)] = (batch, summed + counts[scope_value])
+        self._upsert_sync_runs(
+            connection,
+            [
+                {
+                    "finished_at": finished_at,
+                    **batch.run_columns,
+                    "run_id": run_id,
+                    "table_name": table.name,
+                    "scope": _run_scope(batch),
+                    "status": "success",
+                    **_count_columns(summed),
+                }
+                for batch, summed in per_batch.values()
+            ],
+        )
+
+    def _grouped(
+        self, batches: Sequence[Batch], *, recorded: bool = False
+    ) -> list[tuple[Table, pd.DataFrame, str | None, dict[str | None, Batch]]]:
+        """Per table (in order of first appearance): its declaration, the batches' frames as one, their scope
+        column and each scope value's batch; every batch checked, so a `BatchError` comes before anything
+        is written (with `recorded`, also a batch of several parents that names no `sync_runs` row)."""
+        grouped: dict[str, tuple[Table, list[pd.DataFrame], str | None, dict[str | None, Batch]]] = {}
         for batch in batches:
-            table, frame, scope_value = self._checked_batch(batch)
-            _, frames, scoped = grouped.setdefault(table.name, (table, [], {}))
-            if scope_value in scoped:
-                listed = scope_value or "the whole table"
-                raise BatchError(f"two {table.name} batches list the same scope ({listed})")
+            table, frame, scope_column, scope_values = self._checked_batch(batch)
+            if recorded and batch.run_scope is None and len(scope_values) > 1:
+                raise BatchError(f"a {table.name} batch of several parents needs a run_scope")
+            _, frames, grouped_column, scoped = grouped.setdefault(table.name, (table, [], scope_column, {}))
+            if scope_column != grouped_column:
+                raise BatchError(
+                    f"{table.name} batches of one merge must share a scope column "
+                    f"({grouped_column} and {scope_column})"
+                )
+            for scope_value in scope_values:
+                if scope_value in scoped:
+                    listed = scope_value or "the whole table"
+                    raise BatchError(f"two {table.name} batches list the same scope ({listed})")
+                scoped[scope_value] = batch
             frames.append(frame)
-            scoped[scope_value] = batch
         combined = []
-        for table, frames, scoped in grouped.values():
+        for table, frames, scope_column, scoped in grouped.values():
             frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
             if len(frames) > 1 and (ids := frame["id"]).duplicated().any():
                 repeated = ids[ids.duplicated()].iloc[0]
                 raise BatchError(f"{table.name} batches of one merge repeat ids, e.g. {repeated!r}")
-            combined.append((table, frame, scoped))
+            combined.append((table, frame, scope_column, scoped))
         return combined
 
-    def _checked_batch(self, batch: Batch) -> tuple[Table, pd.DataFrame, str | None]:
-        """The batch's table, its frame in declared column order, and its scope value; or a `BatchError`."""
+    def _checked_batch(self, batch: Batch) -> tuple[Table, pd.DataFrame, str | None, list[str | None]]:
+        """The batch's table, its frame in declared column order, its scope column and scope values; or a
+        `BatchError`."""
         table = TABLES.get(batch.table)
         if table is None:
             raise BatchError(f"unknown table {batch.table!r}; expected one of {sorted(TABLES)}")
-        expected_scope = {table.scope_column} if table.scope_column else set()
-        if set(batch.scope) != expected_scope:
+        if table.scope_columns and (
+            len(batch.scope) != 1 or not set(batch.scope) <= set(table.scope_columns)
+        ):
             raise BatchError(
-                f"a {table.name} batch needs scope keys {sorted(expected_scope)}, got {sorted(batch.scope)}"
+                f"a {table.name} batch needs one scope key of {list(table.scope_columns)}, "
+                f"got {sorted(batch.scope)}"
             )
+        if not table.scope_columns and batch.scope:
+            raise BatchError(f"a {table.name} batch needs scope keys [], got {sorted(batch.scope)}")
         frame = batch.frame
         missing = [name for name in table.column_names if name not in frame.columns]
         unexpected = [str(name) for name in frame.columns if name not in table.column_names]
@@ -422,17 +478,43 @@ class Warehouse:
             raise BatchError(f"{table.name} frame has rows without an id")
         if ids.duplicated().any():
             raise BatchError(f"{table.name} frame repeats ids, e.g. {ids[ids.duplicated()].iloc[0]!r}")
-        scope_value = batch.scope.get(table.scope_column) if table.scope_column else None
-        if table.scope_column:
-            if not isinstance(scope_value, str) or not scope_value:
-                raise BatchError(f"{table.name} batch scope {table.scope_column} must be an id")
-            outside = frame[table.scope_column].ne(scope_value).fillna(True)
-            if outside.any():
-                raise BatchError(
-                    f"{int(outside.sum())} {table.name} rows are outside the batch scope "
-                    f"{table.scope_column}={scope_value!r}"
-                )
-        return table, frame, scope_value
+        if not batch.scope:
+            return table, frame, None, [None]
+        [(scope_column, listed)] = batch.scope.items()
+        scope_values = [listed] if isinstance(listed, str) else list(listed)
+        if not scope_values or not all(isinstance(value, str) and value for value in scope_values):
+            raise BatchError(f"{table.name} batch scope {scope_column} must be one or more ids")
+        if len(set(scope_values)) < len(scope_values):
+            raise BatchError(f"a {table.name} batch lists a {scope_column} twice")
+        outside = ~frame[scope_column].isin(scope_values).fillna(False).astype(bool)
+        if outside.any():
+            shown = scope_values[0] if len(scope_values) == 1 else f"{len(scope_values)} values"
+            raise BatchError(
+                f"{int(outside.sum())} {table.name} rows are outside the batch scope {scope_column}={shown!r}"
+            )
+        return table, frame, scope_column, list(scope_values)
+
+    def _checked_upsert(self, table_name: str, frame: pd.DataFrame) -> tuple[Table, pd.DataFrame]:
+        table = UPSERT_TABLES.get(table_name)
+        if table is None:
+            raise BatchError(f"upserts may write {sorted(UPSERT_TABLES)}, not {table_name!r}")
+        if sorted(map(str, frame.columns)) != sorted(table.column_names):
+            raise BatchError(f"{table.name} upsert columns differ from the table: {list(frame.columns)}")
+        keys = frame[list(table.primary_key)]
+        if keys.isna().any().any() or keys.duplicated().any():
+            raise BatchError(f"{table.name} upsert rows need distinct, complete keys {table.primary_key}")
+        return table, frame[list(table.column_names)]
+
+    def _replace_rows(self, connection: sa.Connection, table: Table, frame: pd.DataFrame) -> None:
+        """Delete the rows with the frame's keys, insert the frame: portable, one statement each."""
+        if frame.empty:
+            return
+        target = self._qualified(table.name)
+        [key] = (quote(name) for name in table.primary_key)
+        columns = ", ".join(quote(name) for name in table.column_names)
+        with staged(connection, self.dialect, table, frame) as stage:
+            connection.exec_driver_sql(f"DELETE FROM {target} WHERE {key} IN (SELECT {key} FROM {stage})")
+            connection.exec_driver_sql(f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {stage}")
 
     # --- sync runs ---------------------------------------------------------------------------------------
 
@@ -586,6 +668,14 @@ class Warehouse:
                     path.read_text(encoding="utf-8").replace(SCHEMA_TOKEN, quote(self.schema))
                 )
         return [path.stem for path in files]
+
+
+def _run_scope(batch: Batch) -> str:
+    """The `sync_runs.scope` of a merged batch: its `run_scope`, else its one parent's id, else '*'."""
+    if batch.run_scope is not None:
+        return batch.run_scope
+    [listed] = batch.scope.values() or [settings.WAREHOUSE_SCOPE_ALL]
+    return listed if isinstance(listed, str) else str(next(iter(listed)))
 
 
 def _count_columns(counts: TableCounts) -> dict[str, int]:

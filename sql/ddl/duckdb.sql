@@ -210,6 +210,19 @@ CREATE TABLE IF NOT EXISTS "poelis"."properties_history" (
     "_change" VARCHAR NOT NULL
 );
 
+CREATE TABLE IF NOT EXISTS "poelis"."item_sync_state" (
+    "item_id" VARCHAR NOT NULL,
+    "product_id" VARCHAR NOT NULL,
+    "workspace_id" VARCHAR,
+    "properties_listed_at" TIMESTAMPTZ,
+    "properties_count" BIGINT,
+    "listed_item_updated_at" TIMESTAMPTZ,
+    "listed_item_name" VARCHAR,
+    "listed_parent_item_id" VARCHAR,
+    "deleted_when_listed" BOOLEAN,
+    "run_id" VARCHAR
+);
+
 CREATE TABLE IF NOT EXISTS "poelis"."sync_runs" (
     "run_id" VARCHAR NOT NULL,
     "table_name" VARCHAR NOT NULL,
@@ -608,13 +621,35 @@ COMMENT ON COLUMN "poelis"."properties_history"."_valid_to" IS 'Sync time this v
 
 COMMENT ON COLUMN "poelis"."properties_history"."_change" IS 'What made this version: insert (new or reappeared row), update, delete (the API''s soft delete turned on) or remove (vanished from its parent''s complete listing).';
 
+COMMENT ON TABLE "poelis"."item_sync_state" IS 'When each item''s properties were last listed, and the item''s listing record at that time: what an incremental sync chooses the items to re-list from. Written in the same transaction as the item''s properties, by full and incremental syncs.';
+
+COMMENT ON COLUMN "poelis"."item_sync_state"."item_id" IS 'The item (`items.id`).';
+
+COMMENT ON COLUMN "poelis"."item_sync_state"."product_id" IS 'Product of the item when listed.';
+
+COMMENT ON COLUMN "poelis"."item_sync_state"."workspace_id" IS 'Workspace of the product when listed.';
+
+COMMENT ON COLUMN "poelis"."item_sync_state"."properties_listed_at" IS 'When the listing of the item''s properties started (UTC): its properties are at least this fresh. Null once the item vanished from its product''s listing (its properties were removed).';
+
+COMMENT ON COLUMN "poelis"."item_sync_state"."properties_count" IS 'Properties the listing returned (deleted ones included).';
+
+COMMENT ON COLUMN "poelis"."item_sync_state"."listed_item_updated_at" IS 'The item''s `updated_at` when its properties were listed (a change hints at property edits).';
+
+COMMENT ON COLUMN "poelis"."item_sync_state"."listed_item_name" IS 'The item''s name when its properties were listed.';
+
+COMMENT ON COLUMN "poelis"."item_sync_state"."listed_parent_item_id" IS 'The item''s parent when its properties were listed.';
+
+COMMENT ON COLUMN "poelis"."item_sync_state"."deleted_when_listed" IS 'The item''s soft-delete flag when its properties were listed: a soft-deleted item is listed once after its deletion is seen, then left alone.';
+
+COMMENT ON COLUMN "poelis"."item_sync_state"."run_id" IS 'The sync run that listed them (a resumed run skips its own items).';
+
 COMMENT ON TABLE "poelis"."sync_runs" IS 'One row per (run, table, scope) a sync merged: timing, outcome, API traffic and row counts.';
 
 COMMENT ON COLUMN "poelis"."sync_runs"."run_id" IS 'Id of the sync run (the Dagster run id).';
 
 COMMENT ON COLUMN "poelis"."sync_runs"."table_name" IS 'Table the run merged, or ''(cli sync)'' for the row recording a whole CLI sync''s outcome.';
 
-COMMENT ON COLUMN "poelis"."sync_runs"."scope" IS 'Parent listed completely (workspace or product id), or ''*'' for all.';
+COMMENT ON COLUMN "poelis"."sync_runs"."scope" IS 'Parent listed completely (workspace or product id), or ''*'' for all; for an incremental properties run, `<product id>:<first item id>:<n>` (n items of the product listed completely) or ''(vanished items)''.';
 
 COMMENT ON COLUMN "poelis"."sync_runs"."started_at" IS 'When this scope started (UTC).';
 
