@@ -313,12 +313,14 @@ class FakeApi:
 
     # --- counters ---
 
-    def count(self, route: str, status: int, window: str | None = None) -> None:
-        """One answer of `route`; `window` is the `X-RateLimit-Reset` it carried, when it belongs to one."""
+    def count(self, route: str, status: int) -> None:
         with self._counter_lock:
             self._counters[(route, status)] += 1
-            if window is not None:
-                self._window_counters[(window, route, status)] += 1
+
+    def _count_in_window(self, headers: dict[str, str], route: str, status: int) -> None:
+        """One answer to an organization, in the rate-limit window its `X-RateLimit-Reset` names."""
+        with self._counter_lock:
+            self._window_counters[(headers["X-RateLimit-Reset"], route, status)] += 1
 
     @property
     def counters(self) -> Counter[tuple[str, int]]:
@@ -369,7 +371,8 @@ class FakeApi:
         else:
             fault, delay, malformed = self._faults.draw()
             if fault == "drop":
-                self.count(route_name, DROPPED, headers["X-RateLimit-Reset"])
+                self.count(route_name, DROPPED)
+                self._count_in_window(headers, route_name, DROPPED)
                 return Response(DROPPED, b"", headers, delay, drop=True)
             if fault == "500":
                 status, content = 500, _INTERNAL_ERROR
@@ -398,7 +401,9 @@ class FakeApi:
                     content = corrupt(content, self.faults.corruption)
                 elif malformed and status < 300:
                     content = content[: len(content) // 2]
-        self.count(route_name, status, headers["X-RateLimit-Reset"] if organization else None)
+        self.count(route_name, status)
+        if organization is not None:
+            self._count_in_window(headers, route_name, status)
         headers["X-Request-ID"] = str(uuid.uuid4())
         return Response(status, content, headers, delay)
 
