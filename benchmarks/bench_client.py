@@ -53,7 +53,7 @@ def budget_use(limit: RateLimit, workers: int) -> dict[str, Any]:
     with FakePoelisServer(seed=11, scale="tiny") as server:
         server.rate_limit = limit
         item_ids = [item["id"] for item in server.dataset.items]
-        with client_for(server, max_concurrency=workers) as client:
+        with client_for(server, max_concurrency=workers, quota_share=1.0) as client:  # the whole window
             for windows in (WARM_UP_WINDOWS, WINDOWS):
                 # the first window was opened by the previous phase's last request (or is opened now)
                 count = windows * per_window + (1 if not ratios else 0)

@@ -30,6 +30,11 @@ DEFAULT_TIMEOUT_SECONDS = 30.0
 DEFAULT_MAX_ATTEMPTS = 6
 DEFAULT_MAX_CONCURRENCY = 4
 MAX_RETRY_AFTER_SECONDS = 120.0
+# The part of each rate-limit window (of X-RateLimit-Limit) a client may spend; the rest, and the burst, is
+# left to the organization's other integrations. 1 spends the whole window, burst included.
+ENV_QUOTA_SHARE = "POELIS_QUOTA_SHARE"
+DEFAULT_QUOTA_SHARE = 0.8
+ENV_MAX_REQUESTS = "POELIS_MAX_REQUESTS"  # requests one client (one run) may send; unset: no limit
 
 # --- Environment variables (names only; read at use) ---
 ENV_API_KEY = "POELIS_API_KEY"

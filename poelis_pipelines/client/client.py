@@ -1,8 +1,9 @@
 """`PoelisClient`: the one place that talks HTTP to the Poelis Public API.
 
 It hides paging, retries transient failures with tenacity, paces itself from the rate-limit headers so a
-sync uses the organization's whole budget without a 429, fans property listings out over a bounded thread
-pool, and keeps the API key out of every message it can produce.
+sync spends its share of the organization's budget without a 429 (and a run no more requests than its
+budget), fans property listings out over a bounded thread pool, and keeps the API key out of every message
+it can produce.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import email.utils
 import json
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
@@ -22,7 +24,7 @@ from urllib3.exceptions import NewConnectionError
 
 from poelis_pipelines import __version__, settings
 
-from .config import resolve_api_key, resolve_base_url
+from .config import resolve_api_key, resolve_base_url, resolve_max_requests, resolve_quota_share
 from .errors import (
     AuthenticationError,
     NoAPIAtBaseURLError,
@@ -31,6 +33,7 @@ from .errors import (
     PoelisAPIError,
     ProtocolError,
     RateLimitedError,
+    RequestBudgetExhausted,
     ServerError,
     TransportError,
     ValidationError,
@@ -66,6 +69,10 @@ class PoelisClient:
     The key comes from `api_key`, else `POELIS_API_KEY`, else the file named by `POELIS_API_KEY_FILE`;
     the base URL from `base_url`, else `POELIS_BASE_URL`, else production. Both are checked before any
     request. `backoff_seconds`/`max_backoff_seconds` shape the backoff between attempts (tests shrink them).
+
+    `quota_share` (else `POELIS_QUOTA_SHARE`, else 0.8) is the part of each rate-limit window the client may
+    spend (see `ratelimit.RateLimiter`); `max_requests` (else `POELIS_MAX_REQUESTS`, else no limit) caps the
+    requests of this client, retries included: past it, a request raises `RequestBudgetExhausted` unsent.
     """
 
     def __init__(
@@ -78,6 +85,8 @@ class PoelisClient:
         page_size: int = settings.MAX_PAGE_SIZE,
         max_concurrency: int = settings.DEFAULT_MAX_CONCURRENCY,
         requests_per_minute: int | None = None,
+        quota_share: float | None = None,
+        max_requests: int | None = None,
         allow_insecure_http: bool = False,
         backoff_seconds: float = settings.DEFAULT_BACKOFF_SECONDS,
         max_backoff_seconds: float = settings.DEFAULT_MAX_BACKOFF_SECONDS,
@@ -97,7 +106,11 @@ class PoelisClient:
         self._backoff_seconds = backoff_seconds
         self._max_backoff_seconds = max_backoff_seconds
         self.stats = ClientStats()
-        self._limiter = limiter_for(self.base_url, self._api_key, requests_per_minute)
+        self.quota_share = resolve_quota_share(quota_share)
+        self.max_requests = resolve_max_requests(max_requests)
+        self._requests_reserved = 0
+        self._budget_lock = threading.Lock()
+        self._limiter = limiter_for(self.base_url, self._api_key, requests_per_minute, self.quota_share)
         headers = {
             "Authorization": f"Bearer {self._api_key}",
             "Accept": "application/json",
@@ -119,6 +132,14 @@ class PoelisClient:
     def advertised_rate_limit(self) -> int | None:
         """`X-RateLimit-Limit` as the server last sent it to a client of this key; None until one did."""
         return self._limiter.advertised_limit
+
+    @property
+    def requests_remaining(self) -> int | None:
+        """Requests this client may still send under `max_requests`; None when unlimited."""
+        if self.max_requests is None:
+            return None
+        with self._budget_lock:
+            return self.max_requests - self._requests_reserved
 
     def __enter__(self) -> PoelisClient:
         return self
@@ -233,6 +254,7 @@ class PoelisClient:
     def _attempt(self, path: str, query: Mapping[str, str]) -> Any:
         target = f"{settings.API_PREFIX}{path}"
         endpoint = f"GET {target}"
+        self._reserve_request(endpoint)
         reservation = self._limiter.acquire()
         if reservation.waited:
             self.stats.record_wait(reservation.waited)
@@ -264,6 +286,19 @@ class PoelisClient:
                 f"(X-Request-ID {response.headers.get('X-Request-ID', 'absent')}).",
                 retryable=True,
             ) from None
+
+    def _reserve_request(self, endpoint: str) -> None:
+        """Take one request of the run's budget before anything is sent (atomic, for the fan-out threads)."""
+        if self.max_requests is None:
+            return
+        with self._budget_lock:
+            if self._requests_reserved >= self.max_requests:
+                raise RequestBudgetExhausted(
+                    f"The budget of {self.max_requests} requests for this run "
+                    f"({settings.ENV_MAX_REQUESTS} or max_requests) is spent, so {endpoint} was not sent.",
+                    max_requests=self.max_requests,
+                )
+            self._requests_reserved += 1
 
     def _transport_error(self, endpoint: str, error: urllib3.exceptions.HTTPError) -> TransportError:
         """A timeout (connecting or reading), or a broken connection: refused, reset, TLS, proxy, bad body."""

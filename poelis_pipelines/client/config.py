@@ -1,8 +1,10 @@
-"""Where the key and the base URL come from, and the checks that refuse a bad one before any request."""
+"""Where the key, the base URL and the quota knobs come from, and the checks that refuse a bad one before any
+request."""
 
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -98,6 +100,40 @@ def resolve_base_url(base_url: str | None = None, *, allow_insecure_http: bool =
     if path.endswith(settings.API_PREFIX):
         path = path[: -len(settings.API_PREFIX)]
     return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+def resolve_quota_share(quota_share: float | None = None) -> float:
+    """The part of each rate-limit window the client may spend: the argument, else `POELIS_QUOTA_SHARE`,
+    else the default; above 0 and at most 1."""
+    raw = os.environ.get(settings.ENV_QUOTA_SHARE, "").strip() if quota_share is None else str(quota_share)
+    if not raw:
+        return settings.DEFAULT_QUOTA_SHARE
+    try:
+        share = float(raw)
+    except ValueError:
+        share = math.nan
+    if not 0 < share <= 1:  # (NaN fails it too)
+        source = f"${settings.ENV_QUOTA_SHARE}" if quota_share is None else "quota_share"
+        raise ConfigurationError(
+            f"{source} must be a number above 0 and at most 1 (the part of the rate limit to spend), "
+            f"got {raw!r}."
+        )
+    return share
+
+
+def resolve_max_requests(max_requests: int | None = None) -> int | None:
+    """The requests one client may send: the argument, else `POELIS_MAX_REQUESTS`, else None (no limit)."""
+    raw = os.environ.get(settings.ENV_MAX_REQUESTS, "").strip() if max_requests is None else str(max_requests)
+    if not raw:
+        return None
+    try:
+        budget = int(raw)
+    except ValueError:
+        budget = 0
+    if budget < 1:
+        source = f"${settings.ENV_MAX_REQUESTS}" if max_requests is None else "max_requests"
+        raise ConfigurationError(f"{source} must be a positive whole number of requests, got {raw!r}.")
+    return budget
 
 
 def _is_loopback(host: str) -> bool:

@@ -11,6 +11,14 @@ class ConfigurationError(PoelisError):
     """The client cannot be built as configured (missing or malformed key, bad URL, insecure transport)."""
 
 
+class RequestBudgetExhausted(PoelisError):
+    """The run's request budget (`max_requests`) is spent; raised before sending, so nothing went out."""
+
+    def __init__(self, message: str, *, max_requests: int) -> None:
+        super().__init__(message)
+        self.max_requests = max_requests
+
+
 class PoelisAPIError(PoelisError):
     """The API answered with an error status; `status`, `code`, `message` and `request_id` say which."""
 

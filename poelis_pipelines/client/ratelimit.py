@@ -1,4 +1,4 @@
-"""Proactive pacing: spend the organization's whole request budget without ever tripping a 429.
+"""Proactive pacing: spend the organization's request budget (or our share of it) without tripping a 429.
 
 The server tells the truth on every response: `X-RateLimit-Remaining` is what is left in the window (burst
 included) and `X-RateLimit-Reset` is when the window ends, in *server* Unix time. The limiter keeps a lower
@@ -14,6 +14,12 @@ to whole seconds, the window's length, learnt from the windows our own requests 
 The budget is the organization's, so every client of one key in a process shares one limiter
 (`limiter_for`): a client built for each Dagster run starts from what the earlier runs learnt instead of
 from nothing, and two clients alive at once cannot both spend the same budget.
+
+The organization has other integrations too: below a quota share of 1, the limiter also counts its own
+requests in each window and stops at `share x X-RateLimit-Limit`, leaving the rest of the window (and its
+burst) to them. And a 429 is not always the quota's: a host in front of the API may send one while the window
+has budget left. So a 429 holds every request back for its `Retry-After`, and only the headers it carries
+(`Remaining: 0`) say whether the window's budget is gone too.
 """
 
 from __future__ import annotations
@@ -39,6 +45,8 @@ class Reservation:
     """One admitted request; its send time feeds the clock-skew estimate."""
 
     sent_at: float
+    number: int = 0
+    """Order of admission: tells, once a new window starts, which requests were in flight at its start."""
     waited: float = 0.0
     """Seconds the caller was held back before it could send (its client's statistics)."""
     probes_estimated_window: bool = False
@@ -136,12 +144,20 @@ class RateLimiter:
 
     `acquire()` blocks until a request may be sent and returns a reservation; pass it back to exactly one of
     `record()` (a response arrived), `throttled()` (the response was a 429) or `cancel()` (no response).
-    `requests_per_minute` adds a fixed cap of our own below whatever the server allows.
+
+    Two caps of our own sit below whatever the server allows, and the stricter one rules at any moment:
+    `quota_share` (0 < share <= 1) bounds the requests of each window to `share x X-RateLimit-Limit`, so it
+    follows the organization's plan; `requests_per_minute` spaces requests evenly at a fixed rate, whatever
+    the plan (and on a server that sends no rate headers). A share of 1 spends the whole window, burst
+    included.
     """
 
-    def __init__(self, requests_per_minute: int | None = None) -> None:
+    def __init__(self, requests_per_minute: int | None = None, quota_share: float = 1.0) -> None:
         if requests_per_minute is not None and requests_per_minute <= 0:
             raise ValueError("requests_per_minute must be a positive integer")
+        if not 0 < quota_share <= 1:
+            raise ValueError(f"quota_share must be above 0 and at most 1, not {quota_share}")
+        self._quota_share = quota_share
         self._interval = (
             settings.RATE_LIMIT_WINDOW_SECONDS / requests_per_minute if requests_per_minute else 0.0
         )
@@ -162,6 +178,10 @@ class RateLimiter:
         self._probing = False  # a request is exploring a window whose budget is unknown
         self._in_flight = 0
         self._next_send = 0.0  # earliest local time of the next request under our own cap
+        self._paused_until = 0.0  # local time before which a 429's `Retry-After` holds every request back
+        self._admitted = 0  # requests admitted so far (numbers the reservations)
+        self._spent_in_window = 0  # our requests in the current window (those in flight at its start, too)
+        self._in_flight_before = 0  # reservations numbered below this were in flight when the window began
 
     @property
     def advertised_limit(self) -> int | None:
@@ -181,23 +201,39 @@ class RateLimiter:
                 waited += time.time() - now
             # Decided now, not when the answer comes: by then another answer may have moved the window.
             probes_estimated_window = bool(self._metered) and self._budget <= 0 and self._ended_by_length
-            self._admit(now)
-        return Reservation(sent_at=now, waited=waited, probes_estimated_window=probes_estimated_window)
+            number = self._admit(now)
+        return Reservation(
+            sent_at=now, number=number, waited=waited, probes_estimated_window=probes_estimated_window
+        )
 
     def _delay(self, now: float) -> float:
         """Seconds until the next request may go; 0 means now. Called with the lock held."""
-        pacing = max(self._next_send - now, 0.0)
+        pacing = max(self._next_send - now, self._paused_until - now, 0.0)
         if self._metered is None:  # nothing learnt yet: one request at a time until the first answer
             return pacing if self._in_flight == 0 else max(pacing, _PROBE_POLL_SECONDS)
         if not self._metered:
             return pacing
         if self._window_end is not None and now >= self._window_end:
             self._start_unknown_window(now)
-        if self._budget > 0 or (self._window_end is None and not self._probing):
+        if self._available() > 0 or (self._window_end is None and not self._probing):
             return pacing
         if self._window_end is None:  # the probe's answer will tell (record/cancel wake us up)
             return max(pacing, _PROBE_POLL_SECONDS)
         return max(pacing, min(self._window_end - now, settings.MAX_RETRY_AFTER_SECONDS))
+
+    def _available(self) -> int:
+        """Requests that may go now in the known window: the server's budget, within our share of it.
+
+        Our requests count against the share as far as the server counts them: never more than it has counted
+        in the window (capacity - lowest `Remaining`) plus those in flight. A server whose `Remaining` never
+        drops (no quota, like the fake with its rate limit off) takes nothing from the share.
+        """
+        if self._quota_share >= 1:
+            return self._budget
+        limit = self._advertised_limit or self._capacity
+        allowance = max(1, math.floor(self._quota_share * limit + 1e-9))  # (0.29 x 100 is 28.99999...)
+        counted = self._capacity - self._lowest_remaining + self._in_flight
+        return min(self._budget, allowance - min(self._spent_in_window, counted))
 
     def _start_unknown_window(self, now: float) -> None:
         """The known window has ended: its budget is gone and a probe will explore the next one.
@@ -209,8 +245,11 @@ class RateLimiter:
         self._budget = 0
         self._probing = False
 
-    def _admit(self, now: float) -> None:
+    def _admit(self, now: float) -> int:
+        """Count a request in (budget, share, cap) and return its number."""
         self._in_flight += 1
+        self._spent_in_window += 1
+        self._admitted += 1
         if self._interval:
             self._next_send = max(now, self._next_send) + self._interval
         if self._metered:
@@ -218,6 +257,7 @@ class RateLimiter:
                 self._budget -= 1
             else:
                 self._probing = True
+        return self._admitted
 
     def record(self, reservation: Reservation, headers: Mapping[str, str]) -> None:
         """Learn from a response's headers and release its reservation."""
@@ -234,13 +274,16 @@ class RateLimiter:
                 self._advertised_limit = int(limit)
             if remaining is None or reset is None:
                 self._metered = bool(self._metered)
+                if self._window_end is None:  # a probe's answer that told nothing: another may go
+                    self._probing = False
             else:
                 self._metered = True
-                self._learn(int(remaining), reset, reservation.sent_at, received_at)
+                self._learn(int(remaining), reset, reservation, received_at)
             self._condition.notify_all()
 
-    def _learn(self, remaining: int, reset: float, sent_at: float, received_at: float) -> None:
+    def _learn(self, remaining: int, reset: float, reservation: Reservation, received_at: float) -> None:
         """Improve the budget bound from one answer (the module docstring says why it stays safe)."""
+        sent_at = reservation.sent_at
         self._capacity = max(self._capacity, remaining + 1)
         if self._window_reset is None or reset > self._window_reset:  # a window not seen before
             # Only a capacity learnt in an earlier window can tell that this request opened the window: the
@@ -255,12 +298,19 @@ class RateLimiter:
             self._budget = max(remaining - self._in_flight, 0)
             self._window_end = self._end_of_window(reset, sent_at, received_at, opened_by_this_request)
             self._probing = False
-        elif reset == self._window_reset:  # (older windows' answers teach nothing)
+            # This request and, as far as we can tell, every one still in flight count in the new window.
+            self._spent_in_window = 1 + self._in_flight
+            self._in_flight_before = self._admitted + 1
+        elif reset == self._window_reset:
             self._lowest_remaining = min(self._lowest_remaining, remaining)
             self._budget = max(self._budget, self._lowest_remaining - self._in_flight)
             if self._window_end is None and sent_at >= self._ended_at:  # sent after we took it for over
+                if reservation.probes_estimated_window:  # the window outlived its estimated length
+                    self._length.enabled = False
                 self._window_end = self._end_of_window(reset, sent_at, received_at, opened_by_it=False)
                 self._probing = False
+        elif reservation.number < self._in_flight_before:  # counted in an older window after all
+            self._spent_in_window -= 1
 
     def _learn_from_first_window(self) -> None:
         """Once a window we opened shows the capacity, the first window's opening is known too: an answer
@@ -292,14 +342,22 @@ class RateLimiter:
     def throttled(
         self, reservation: Reservation, headers: Mapping[str, str], retry_after: float | None
     ) -> None:
-        """A 429: nobody sends until the server's advice has passed (or the window it names has ended)."""
+        """A 429: nobody sends until its `Retry-After` has passed; then pacing goes on from its headers.
+
+        `Remaining: 0` means the window's budget is gone (someone else spent it, or the estimate ended the
+        last window too soon): wait for the window's end. Budget left means the 429 came from something
+        else than the quota (an overloaded host in front of the API), and that budget may be spent.
+        """
         self.record(reservation, headers)
+        remaining = _number_header(headers, "X-RateLimit-Remaining")
+        reset = _number_header(headers, "X-RateLimit-Reset")
         with self._condition:
-            self._budget = 0
-            if reservation.probes_estimated_window:  # the estimate let it in too early: stop trusting it
-                self._length.enabled = False
-            if self._metered and retry_after is not None:
-                self._window_end = max(self._window_end or 0.0, time.time() + retry_after)
+            if remaining is not None and reset is not None and reset == self._window_reset:  # not a late one
+                self._budget = min(self._budget, max(int(remaining) - self._in_flight, 0))
+                if remaining <= 0 and reservation.probes_estimated_window:  # it let this one in too early
+                    self._length.enabled = False
+            if retry_after is not None:
+                self._paused_until = max(self._paused_until, time.time() + retry_after)
 
     def cancel(self, reservation: Reservation) -> None:
         """Release a reservation whose request got no answer; its budget stays spent (it may have counted)."""
@@ -309,20 +367,23 @@ class RateLimiter:
             self._condition.notify_all()
 
 
-_shared: dict[tuple[str, str, int | None], RateLimiter] = {}
+_shared: dict[tuple[str, str, int | None, float], RateLimiter] = {}
 _shared_lock = threading.Lock()
 
 
-def limiter_for(base_url: str, api_key: str, requests_per_minute: int | None = None) -> RateLimiter:
-    """The one limiter of this process for an organization's key at a base URL (and our own cap).
+def limiter_for(
+    base_url: str, api_key: str, requests_per_minute: int | None = None, quota_share: float = 1.0
+) -> RateLimiter:
+    """The one limiter of this process for an organization's key at a base URL (and our own caps).
 
     Keyed by a digest of the key, never the key itself. Limiters stay for the life of the process: a few
-    small objects per key, and dropping one between two Dagster runs would forget the window it learnt.
+    small objects per key, and dropping one between two Dagster runs would forget the window it learnt. The
+    clients of one limiter share its quota share: the runs of a process together spend at most that part.
     """
-    key = (base_url, hashlib.sha256(api_key.encode()).hexdigest(), requests_per_minute)
+    key = (base_url, hashlib.sha256(api_key.encode()).hexdigest(), requests_per_minute, quota_share)
     with _shared_lock:
         if key not in _shared:
-            _shared[key] = RateLimiter(requests_per_minute)
+            _shared[key] = RateLimiter(requests_per_minute, quota_share)
         return _shared[key]
 
 

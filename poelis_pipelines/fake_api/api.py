@@ -63,7 +63,9 @@ class Faults:
     """Misbehaviour to inject into authenticated, routed requests; probabilities are per request.
 
     Drawn in this order from one RNG seeded by `seed`: `drop_connection` (close the socket without a
-    response), `error_500`, `error_503`, `error_429` (with `Retry-After: retry_after`), then `latency`
+    response), `error_500`, `error_503`, `error_429` (with `Retry-After: retry_after` and
+    `X-RateLimit-Remaining: 0`), `error_429_overloaded` (an overloaded host in front of the API: a 429 with
+    `Retry-After: retry_after` while the rate headers still tell what the window has left), then `latency`
     (uniform seconds added) and `malformed_json` (a 200 whose body is cut in half). `ignore_offset`
     serves the first page whatever the offset, to exercise client loop guards. `corrupt_route` (a route
     template such as `/v1/public/items`) breaks EVERY successful answer of that route the same way,
@@ -74,6 +76,7 @@ class Faults:
     error_500: float = 0.0
     error_503: float = 0.0
     error_429: float = 0.0
+    error_429_overloaded: float = 0.0
     retry_after: int = 1
     drop_connection: float = 0.0
     latency: tuple[float, float] = (0.0, 0.0)
@@ -84,7 +87,14 @@ class Faults:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("error_500", "error_503", "error_429", "drop_connection", "malformed_json"):
+        for name in (
+            "error_500",
+            "error_503",
+            "error_429",
+            "error_429_overloaded",
+            "drop_connection",
+            "malformed_json",
+        ):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"Faults.{name} is a probability between 0 and 1, got {getattr(self, name)}")
         low, high = self.latency
@@ -216,6 +226,7 @@ class _FaultInjector:
                 ("500", faults.error_500),
                 ("503", faults.error_503),
                 ("429", faults.error_429),
+                ("429_overloaded", faults.error_429_overloaded),
             ):
                 if probability > 0 and self._rng.random() < probability:
                     kind = name
@@ -249,6 +260,7 @@ class FakeApi:
         self._faults = _FaultInjector(faults)
         self._counter_lock = threading.Lock()
         self._counters: Counter[tuple[str, int]] = Counter()
+        self._window_counters: Counter[tuple[str, str, int]] = Counter()
         prefix = settings.API_PREFIX
         workspaces, products = f"{prefix}/workspaces", f"{prefix}/products"
         items, properties = f"{prefix}/items", f"{prefix}/properties"
@@ -305,14 +317,26 @@ class FakeApi:
         with self._counter_lock:
             self._counters[(route, status)] += 1
 
+    def _count_in_window(self, headers: dict[str, str], route: str, status: int) -> None:
+        """One answer to an organization, in the rate-limit window its `X-RateLimit-Reset` names."""
+        with self._counter_lock:
+            self._window_counters[(headers["X-RateLimit-Reset"], route, status)] += 1
+
     @property
     def counters(self) -> Counter[tuple[str, int]]:
         with self._counter_lock:
             return Counter(self._counters)
 
+    @property
+    def window_counters(self) -> Counter[tuple[str, str, int]]:
+        """Authenticated requests by (rate-limit window, as its `X-RateLimit-Reset`; route; status)."""
+        with self._counter_lock:
+            return Counter(self._window_counters)
+
     def reset_counters(self) -> None:
         with self._counter_lock:
             self._counters.clear()
+            self._window_counters.clear()
 
     # --- requests ---
 
@@ -348,6 +372,7 @@ class FakeApi:
             fault, delay, malformed = self._faults.draw()
             if fault == "drop":
                 self.count(route_name, DROPPED)
+                self._count_in_window(headers, route_name, DROPPED)
                 return Response(DROPPED, b"", headers, delay, drop=True)
             if fault == "500":
                 status, content = 500, _INTERNAL_ERROR
@@ -360,6 +385,9 @@ class FakeApi:
                     "X-RateLimit-Remaining": "0",
                     "Retry-After": str(self.faults.retry_after),
                 }
+            elif fault == "429_overloaded":
+                status, content = 429, _RATE_LIMITED
+                headers = {**headers, "Retry-After": str(self.faults.retry_after)}
             else:
                 call = Call(
                     organization.dataset,
@@ -374,6 +402,8 @@ class FakeApi:
                 elif malformed and status < 300:
                     content = content[: len(content) // 2]
         self.count(route_name, status)
+        if organization is not None:
+            self._count_in_window(headers, route_name, status)
         headers["X-Request-ID"] = str(uuid.uuid4())
         return Response(status, content, headers, delay)
 

@@ -152,6 +152,13 @@ class FakePoelisServer:
         return self._api.counters
 
     @property
+    def window_counters(self) -> Counter[tuple[str, str, int]]:
+        """Requests with a valid key by (rate-limit window, as its `X-RateLimit-Reset`; route template;
+        status): what the organizations spent in each window (whole-second Resets tell apart windows of 1 s
+        or more)."""
+        return self._api.window_counters
+
+    @property
     def total_requests(self) -> int:
         return sum(self._api.counters.values())
 

@@ -26,7 +26,13 @@ TRANSPORT_VARIABLES = [
 @pytest.fixture(autouse=True)
 def clean_key_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test sees the developer's own POELIS_* variables, proxies or CA bundle."""
-    for name in (settings.ENV_API_KEY, settings.ENV_API_KEY_FILE, settings.ENV_BASE_URL):
+    for name in (
+        settings.ENV_API_KEY,
+        settings.ENV_API_KEY_FILE,
+        settings.ENV_BASE_URL,
+        settings.ENV_QUOTA_SHARE,
+        settings.ENV_MAX_REQUESTS,
+    ):
         monkeypatch.delenv(name, raising=False)
     for name in TRANSPORT_VARIABLES:
         monkeypatch.delenv(name, raising=False)

@@ -128,3 +128,48 @@ def test_the_fingerprint_and_advertised_limit_are_what_people_may_see(
     assert client.key_fingerprint.endswith(fake_api.api_key[-4:])
     assert fake_api.api_key not in client.key_fingerprint
     assert client.key_fingerprint in repr(client)
+
+
+def test_quota_share_and_request_budget_come_from_the_arguments_else_the_environment(
+    fake_api: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    options = {"api_key": fake_api.api_key, "base_url": fake_api.base_url}
+    with PoelisClient(**options) as client:
+        assert (client.quota_share, client.max_requests) == (settings.DEFAULT_QUOTA_SHARE, None)
+
+    monkeypatch.setenv(settings.ENV_QUOTA_SHARE, "0.25")
+    monkeypatch.setenv(settings.ENV_MAX_REQUESTS, " 40 ")
+    with PoelisClient(**options) as client:
+        assert (client.quota_share, client.max_requests, client.requests_remaining) == (0.25, 40, 40)
+    with PoelisClient(**options, quota_share=1.0, max_requests=7) as client:
+        assert (client.quota_share, client.max_requests) == (1.0, 7)
+
+
+@pytest.mark.parametrize("value", ["0", "-0.5", "1.2", "half", "nan"])
+def test_a_bad_quota_share_is_one_sentence_naming_the_variable(
+    fake_api: Any, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv(settings.ENV_QUOTA_SHARE, value)
+    with pytest.raises(ConfigurationError) as raised:
+        PoelisClient(api_key=fake_api.api_key, base_url=fake_api.base_url)
+
+    message = str(raised.value)
+    assert message.startswith(f"${settings.ENV_QUOTA_SHARE} must be a number above 0 and at most 1")
+    assert repr(value) in message
+    assert ". " not in message, "one sentence"
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "2.5", "many"])
+def test_a_bad_request_budget_is_one_sentence_naming_the_variable(
+    fake_api: Any, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv(settings.ENV_MAX_REQUESTS, value)
+    with pytest.raises(ConfigurationError, match=rf"^\${settings.ENV_MAX_REQUESTS} must be a positive whole"):
+        PoelisClient(api_key=fake_api.api_key, base_url=fake_api.base_url)
+
+
+@pytest.mark.parametrize("options", [{"quota_share": 0.0}, {"quota_share": 1.5}, {"max_requests": 0}])
+def test_bad_quota_arguments_are_refused_before_any_request(fake_api: Any, options: dict[str, Any]) -> None:
+    with pytest.raises(ConfigurationError, match=rf"^{next(iter(options))} must be"):
+        PoelisClient(api_key=fake_api.api_key, base_url=fake_api.base_url, **options)
+    assert fake_api.total_requests == 0

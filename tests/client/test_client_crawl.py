@@ -65,7 +65,7 @@ def test_paced_requests_cross_many_windows_without_a_429(fake_api: Any, make_cli
     # client spends is a speed, measured in `python -m benchmarks.bench_client` (section 2), not here.
     limit = RateLimit(limit=40, burst=10, window=2.0)
     fake_api.rate_limit = limit
-    client = make_client(max_concurrency=4)
+    client = make_client(max_concurrency=4, quota_share=1.0)  # the whole window: the server's budget runs out
     item_ids = [item["id"] for item in fake_api.dataset.items]
     work = [item_ids[index % len(item_ids)] for index in range(6 * (limit.limit + limit.burst) + 1)]
 
@@ -110,7 +110,7 @@ def test_a_client_starting_in_a_window_another_client_opened_still_learns_its_le
     forget_shared_limiters()  # (in another process, with a limiter of its own)
     time.sleep(limit.window / 2)  # ...and the next run starts halfway through it
 
-    client = make_client(max_concurrency=4)
+    client = make_client(max_concurrency=4, quota_share=1.0)
     work = [item_ids[index % len(item_ids)] for index in range(4 * (limit.limit + limit.burst))]
     assert len(list(client.fan_out(client.get_item, work))) == len(work)
 
@@ -126,11 +126,11 @@ def test_clients_of_one_key_share_the_budget(fake_api: Any, make_client: ClientF
     limit = RateLimit(limit=5, burst=0, window=2.0)
     fake_api.rate_limit = limit
     item_id = fake_api.dataset.items[0]["id"]
-    first = make_client()
+    first = make_client(quota_share=1.0)
     for _ in range(limit.limit):
         first.get_item(item_id)
 
-    second = make_client()
+    second = make_client(quota_share=1.0)
     second.get_item(item_id)
 
     assert fake_api.counters == Counter({("/v1/public/items/{id}", 200): limit.limit + 1})

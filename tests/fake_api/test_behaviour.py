@@ -123,6 +123,35 @@ def test_rate_limit_is_per_organization_and_can_be_switched_off(
         assert response.headers["X-RateLimit-Remaining"] == response.headers["X-RateLimit-Limit"]
 
 
+def test_an_overloaded_429_keeps_the_windows_true_rate_headers(server: FakePoelisServer, api: Any) -> None:
+    server.rate_limit = RateLimit(limit=10, burst=0, window=60.0)
+    assert api.get("/workspaces").headers["X-RateLimit-Remaining"] == "9"
+    server.faults = Faults(error_429_overloaded=1.0, retry_after=1)
+
+    throttled = api.get("/workspaces")
+
+    assert throttled.status_code == 429
+    assert throttled.headers["Retry-After"] == "1"
+    assert throttled.headers["X-RateLimit-Remaining"] == "8", "the window counted it and has budget left"
+
+
+def test_window_counters_count_each_windows_requests_by_route_and_status(
+    server: FakePoelisServer, api: Any
+) -> None:
+    server.rate_limit = RateLimit(limit=2, burst=0, window=60.0)
+    resets = {api.get("/workspaces").headers["X-RateLimit-Reset"] for _ in range(3)}
+    api.get("/organization/users")
+
+    (reset,) = resets
+    assert server.window_counters == {
+        (reset, "/v1/public/workspaces", 200): 2,
+        (reset, "/v1/public/workspaces", 429): 1,
+        (reset, "/v1/public/organization/users", 429): 1,
+    }
+    server.reset_counters()
+    assert not server.window_counters
+
+
 @pytest.mark.parametrize(
     ("faults", "status", "error"),
     [
