@@ -95,7 +95,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         output = Output(debug=args.debug)
         if args.command in ("sync", "demo"):
             interrupts.stop_between_commits()
-            return _interrupted_or(_run_sync_or_demo(args, output), output)
+            exit_code = _interrupted_or(_run_sync_or_demo(args, output), output)
+            if interrupts.received() is not None:
+                interrupts.end_process(exit_code)
+            return exit_code
         if args.command == "doctor":
             from poelis_pipelines.cli.doctor import run_doctor
 

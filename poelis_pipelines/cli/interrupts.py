@@ -87,6 +87,18 @@ def received() -> int | None:
     return _State.received
 
 
+def end_process(exit_code: int) -> None:
+    """Exit now, not through the interpreter's shutdown, once a stopped sync has said everything.
+
+    A stopped level does not wait for the fetch in flight (it may be waiting out a rate-limit window): that
+    thread, and the fan-out's, would hold the shutdown that long, and DuckDB objects they keep alive would
+    be reported as leaks after the last line. Everything that matters is committed and closed by now.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(exit_code)
+
+
 def exit_code() -> int:
     """The shell's convention for a process ended by a signal: 130 for SIGINT, 143 for SIGTERM."""
     return 128 + (_State.received or signal.SIGINT)

@@ -34,6 +34,7 @@ PID_TAG = "poelis/pid"  # with the host: tells a killed CLI run from a live one
 # Dagster's system tags for a run over a partition range (what a single-run backfill sets).
 PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
 PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
+SIGNAL_POLL_SECONDS = 0.1  # how long a signal another thread received may wait for the main thread
 INTERRUPTED_KIND = "interrupted"  # the failure kind of a step that stopped on `sync.STOP`
 # No compute-log capture: it runs `tail` and a Python watcher per run in our process group, which a terminal's
 # Ctrl-C kills (the watcher with a traceback), and it would copy the live progress display into the logs.
@@ -131,7 +132,8 @@ def _failures_of(result: dg.ExecuteInProcessResult, label: str) -> list[RunFailu
 def _off_the_main_thread(work: Callable[[], dg.ExecuteInProcessResult]) -> dg.ExecuteInProcessResult:
     """`work()` on a thread of its own, so that Dagster leaves SIGINT and SIGTERM to the CLI's handlers.
 
-    The main thread waits in `join`, where signal handlers run at once.
+    The main thread, the only one that runs Python's signal handlers, waits in short `join`s: the kernel may
+    deliver a signal to any thread, and a main thread blocked for good would handle it only after the run.
     """
     outcome: list[dg.ExecuteInProcessResult] = []
     raised: list[BaseException] = []
@@ -144,7 +146,8 @@ def _off_the_main_thread(work: Callable[[], dg.ExecuteInProcessResult]) -> dg.Ex
 
     worker = threading.Thread(target=run, name="poelis-run", daemon=True)
     worker.start()
-    worker.join()
+    while worker.is_alive():
+        worker.join(SIGNAL_POLL_SECONDS)
     if raised:
         raise raised[0]
     return outcome[0]
