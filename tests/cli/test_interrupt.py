@@ -21,6 +21,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+import sqlalchemy as sa
 
 from poelis_pipelines import settings
 from poelis_pipelines.fake_api import FakePoelisServer, Faults, RateLimit
@@ -278,3 +279,80 @@ def test_an_interrupted_demo_exits_130_and_says_so(cli: Cli, on_terminal: bool) 
     assert stopped.last_line.startswith("error: interrupted (Ctrl-C)"), stopped.output
     assert "Traceback" not in stopped.output
     assert stopped.cursor_shown
+
+
+@pytest.mark.postgres
+def test_a_second_signal_ends_a_sync_stuck_in_a_merge_at_once_and_the_merge_rolls_back(
+    server: FakePoelisServer, tmp_path: Path, postgres_url: str, postgres_schema: str
+) -> None:
+    """The first Ctrl-C waits for the merge in progress, which a lock on its table holds; the second ends the
+    process at once. The merge rolls back, and the next sync releases the abandoned run and resumes."""
+    cli = Cli(server, tmp_path, cli_environment(server, tmp_path, postgres_url, postgres_schema))
+    engine = sa.create_engine(postgres_url)
+    process = start_command(cli, None, "sync")
+    log: Path = process.log  # type: ignore[attr-defined]
+    try:
+        with engine.connect() as observer:
+
+            def first_properties_scope_committed() -> bool:
+                exists = observer.execute(
+                    sa.text("SELECT to_regclass(:name) IS NOT NULL"),
+                    {"name": f'"{postgres_schema}".sync_runs'},
+                ).scalar_one()
+                committed = (
+                    exists
+                    and observer.exec_driver_sql(
+                        f'SELECT count(*) FROM "{postgres_schema}".sync_runs '
+                        "WHERE table_name = 'properties' AND status = 'success'"
+                    ).scalar_one()
+                )
+                observer.rollback()
+                return bool(committed) or process.poll() is not None
+
+            wait_for(first_properties_scope_committed, "the first product's properties to commit")
+            with engine.connect() as blocker:
+                blocker.exec_driver_sql(
+                    f'LOCK TABLE "{postgres_schema}".properties_history IN ACCESS EXCLUSIVE MODE'
+                )
+
+                def merge_blocked() -> bool:
+                    waiting = observer.exec_driver_sql(
+                        "SELECT query FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                        "AND datname = current_database()"
+                    ).scalars()
+                    observer.rollback()
+                    return (
+                        any("properties_history" in query for query in waiting) or process.poll() is not None
+                    )
+
+                wait_for(merge_blocked, "the next properties merge to block inside its transaction")
+                assert process.poll() is None, "the sync ended before the signal"
+                os.killpg(process.pid, signal.SIGINT)
+                wait_for(
+                    lambda: "stopping (Ctrl-C)" in log.with_suffix(".err").read_text(), "the first Ctrl-C"
+                )
+                stopped = signal_group_and_wait(process, signal.SIGINT, None)
+                blocker.rollback()
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        engine.dispose()
+
+    assert stopped.returncode == 130, stopped.output
+    assert stopped.last_line.startswith("error: stopped at once (Ctrl-C)"), stopped.output
+    cli.outputs.append(stopped.output)
+    [(sync_key, _scope, status)] = cli_sync_rows(cli)
+    assert status == "running"  # ended without recording anything: as after `kill -9`
+
+    cli.server.rate_limit = None
+    rerun = cli.sync()
+
+    assert f"resuming sync {sync_key} " in rerun.stdout
+    assert "its process ended without finishing" in rerun.stdout.splitlines()[0]
+    statuses = [run.status for run in dagster_runs(cli)]
+    assert dg.DagsterRunStatus.FAILURE in statuses  # the abandoned run, released by the rerun
+    assert not {dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELED} & set(statuses)
+    cli.assert_matches_fake()
+    cli.assert_history_consistent()
+    cli.assert_key_absent()
