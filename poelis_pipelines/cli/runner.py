@@ -277,13 +277,13 @@ class Runner:
         self.summary.workspaces = targets
         ranges = contiguous_ranges(known, targets)
         for index, workspace_ids in enumerate(ranges):
+            if self._stopping():
+                return self.summary
             label = (
                 f"workspace {workspace_ids[0]}"
                 if len(workspace_ids) == 1
                 else f"{len(workspace_ids)} workspaces"
             )
-            if self._stopping():
-                return self.summary
             if on_step:
                 on_step(label)
             views = ["analyst_views"] if index == len(ranges) - 1 else []
