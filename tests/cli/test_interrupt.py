@@ -93,7 +93,22 @@ class _Terminal:
         return ANSI_ESCAPE.sub("", self.raw().decode(errors="replace")).replace("\r", "")
 
 
-def start_command(cli: Cli, terminal: _Terminal | None, *args: str) -> subprocess.Popen[bytes]:
+@dataclass
+class Command:
+    """A command running in a session of its own, with where its output goes."""
+
+    process: subprocess.Popen[bytes]
+    log: Path  # its stdout and stderr, as `log`.out and `log`.err, unless on `terminal`
+    terminal: _Terminal | None
+
+    def stderr(self) -> str:
+        return self.log.with_suffix(".err").read_text()
+
+    def shown(self) -> bytes:
+        return b"".join(self.terminal.chunks) if self.terminal else self.log.with_suffix(".out").read_bytes()
+
+
+def start_command(cli: Cli, terminal: _Terminal | None, *args: str) -> Command:
     """`poelis-pipelines ARGS` in a session of its own, so a signal can go to its whole process group."""
     log = cli.folder / f"command-{len(list(cli.folder.glob('command-*.out')))}"
     with log.with_suffix(".out").open("wb") as stdout, log.with_suffix(".err").open("wb") as stderr:
@@ -108,13 +123,11 @@ def start_command(cli: Cli, terminal: _Terminal | None, *args: str) -> subproces
         )
     if terminal:
         terminal.start()
-    process.log = log  # type: ignore[attr-defined]
-    return process
+    return Command(process, log, terminal)
 
 
-def signal_group_and_wait(
-    process: subprocess.Popen[bytes], signum: int, terminal: _Terminal | None
-) -> Stopped:
+def signal_group_and_wait(command: Command, signum: int) -> Stopped:
+    process, terminal = command.process, command.terminal
     try:
         os.killpg(process.pid, signum)
         returncode = process.wait(timeout=STOP_DEADLINE_SECONDS)
@@ -122,7 +135,6 @@ def signal_group_and_wait(
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-    log: Path = process.log  # type: ignore[attr-defined]
     cursor_shown = True
     if terminal:
         output = terminal.text()
@@ -131,8 +143,8 @@ def signal_group_and_wait(
         cursor_shown = raw.rfind(b"\x1b[?25l") < raw.rfind(b"\x1b[?25h") or b"\x1b[?25l" not in raw
         os.close(terminal.controller)
     else:
-        stderr = log.with_suffix(".err").read_text()
-        output = log.with_suffix(".out").read_text() + stderr
+        stderr = command.stderr()
+        output = command.shown().decode() + stderr
         lines = stderr
     last_line = [line for line in lines.splitlines() if line.strip()][-1]
     return Stopped(returncode, output, last_line, cursor_shown)
@@ -141,13 +153,13 @@ def signal_group_and_wait(
 def interrupt_sync(cli: Cli, signum: int, *, on_terminal: bool) -> Stopped:
     """Signal a sync's process group once its properties level is fetching (every item already committed)."""
     terminal = _Terminal() if on_terminal else None
-    process = start_command(cli, terminal, "sync")
+    command = start_command(cli, terminal, "sync")
     wait_for(
-        lambda: _requests_to(cli.server, PROPERTIES_ROUTE) > 0 or process.poll() is not None,
+        lambda: _requests_to(cli.server, PROPERTIES_ROUTE) > 0 or command.process.poll() is not None,
         "the properties level to start",
     )
-    assert process.poll() is None, "the sync ended before the signal"
-    stopped = signal_group_and_wait(process, signum, terminal)
+    assert command.process.poll() is None, "the sync ended before the signal"
+    stopped = signal_group_and_wait(command, signum)
     cli.outputs.append(stopped.output)
     return stopped
 
@@ -156,6 +168,12 @@ def dagster_runs(cli: Cli) -> list[dg.DagsterRun]:
     """The instance's runs, newest first."""
     with dg.DagsterInstance.from_config(cli.env["DAGSTER_HOME"]) as instance:
         return list(instance.get_runs())
+
+
+def pool_slots_taken(cli: Cli) -> int:
+    with dg.DagsterInstance.from_config(cli.env["DAGSTER_HOME"]) as instance:
+        pool = instance.event_log_storage.get_concurrency_info(settings.API_CONCURRENCY_POOL)
+        return pool.active_slot_count
 
 
 def cli_sync_rows(cli: Cli) -> list[tuple[str, str, str]]:
@@ -192,6 +210,7 @@ def assert_stopped_and_canceled(cli: Cli, stopped: Stopped, signum: int) -> str:
     latest, *earlier = dagster_runs(cli)
     assert latest.status == dg.DagsterRunStatus.CANCELED  # and no run started after it
     assert [run.status for run in earlier] == [dg.DagsterRunStatus.SUCCESS]  # the workspace list
+    assert pool_slots_taken(cli) == 0
 
     [(sync_key, scope, status)] = cli_sync_rows(cli)
     assert (scope, status) == (settings.WAREHOUSE_SCOPE_ALL, "interrupted")
@@ -264,16 +283,13 @@ def test_a_failed_sync_is_resumed_as_failed_not_as_interrupted(cli: Cli) -> None
 def test_an_interrupted_demo_exits_130_and_says_so(cli: Cli, on_terminal: bool) -> None:
     terminal = _Terminal() if on_terminal else None
     url = f"duckdb:///{cli.folder}/demo.duckdb"
-    process = start_command(cli, terminal, "demo", "--scale", "tiny", "--warehouse-url", url)
-    log: Path = process.log  # type: ignore[attr-defined]
-
-    def serving() -> bool:
-        shown = b"".join(terminal.chunks) if terminal else log.with_suffix(".out").read_bytes()
-        return b"Fake Poelis API" in shown or process.poll() is not None
-
-    wait_for(serving, "the demo's fake API to serve")
-    assert process.poll() is None, "the demo ended before the signal"
-    stopped = signal_group_and_wait(process, signal.SIGINT, terminal)
+    command = start_command(cli, terminal, "demo", "--scale", "tiny", "--warehouse-url", url)
+    wait_for(
+        lambda: b"Fake Poelis API" in command.shown() or command.process.poll() is not None,
+        "the demo's fake API to serve",
+    )
+    assert command.process.poll() is None, "the demo ended before the signal"
+    stopped = signal_group_and_wait(command, signal.SIGINT)
 
     assert stopped.returncode == 130, stopped.output
     assert stopped.last_line.startswith("error: interrupted (Ctrl-C)"), stopped.output
@@ -289,8 +305,8 @@ def test_a_second_signal_ends_a_sync_stuck_in_a_merge_at_once_and_the_merge_roll
     process at once. The merge rolls back, and the next sync releases the abandoned run and resumes."""
     cli = Cli(server, tmp_path, cli_environment(server, tmp_path, postgres_url, postgres_schema))
     engine = sa.create_engine(postgres_url)
-    process = start_command(cli, None, "sync")
-    log: Path = process.log  # type: ignore[attr-defined]
+    command = start_command(cli, None, "sync")
+    process = command.process
     try:
         with engine.connect() as observer:
 
@@ -328,10 +344,8 @@ def test_a_second_signal_ends_a_sync_stuck_in_a_merge_at_once_and_the_merge_roll
                 wait_for(merge_blocked, "the next properties merge to block inside its transaction")
                 assert process.poll() is None, "the sync ended before the signal"
                 os.killpg(process.pid, signal.SIGINT)
-                wait_for(
-                    lambda: "stopping (Ctrl-C)" in log.with_suffix(".err").read_text(), "the first Ctrl-C"
-                )
-                stopped = signal_group_and_wait(process, signal.SIGINT, None)
+                wait_for(lambda: "stopping (Ctrl-C)" in command.stderr(), "the first Ctrl-C to be handled")
+                stopped = signal_group_and_wait(command, signal.SIGINT)
                 blocker.rollback()
     finally:
         if process.poll() is None:

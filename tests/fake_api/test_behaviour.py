@@ -324,7 +324,7 @@ def test_the_command_serves_until_interrupted() -> None:
             process.wait()
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 @pytest.mark.parametrize(
     "entry_point",
     [("-m", "poelis_pipelines.fake_api.cli"), ("-m", "poelis_pipelines", "fake-api")],
