@@ -107,8 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return fake_api_cli.run(args)
     except KeyboardInterrupt:  # before a sync began, or any other command
-        output.error(f"interrupted ({interrupts.signal_name(interrupts.received())})")
-        return interrupts.exit_code()
+        return _interrupted(output)
     except Exception as error:  # the last line of defence: one scrubbed line, traceback only with --debug
         return output.fail(error, EXIT_CONFIG if output.is_configuration_error(error) else 1)
 
@@ -128,6 +127,10 @@ def _interrupted_or(exit_code: int, output: Output) -> int:
     """`exit_code`, unless a signal arrived: a sync it cut short said so; otherwise say it here."""
     if interrupts.received() is None or exit_code == interrupts.exit_code():
         return exit_code
+    return _interrupted(output)
+
+
+def _interrupted(output: Output) -> int:
     output.error(f"interrupted ({interrupts.signal_name(interrupts.received())})")
     return interrupts.exit_code()
 
