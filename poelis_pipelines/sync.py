@@ -8,7 +8,9 @@ the organization's quota again. Scopes are fetched ahead while earlier ones are 
 the scopes already fetched when a merge starts are merged together (up to `SYNC_MERGE_RECORDS` records):
 under a quota that is one scope per commit, as fetched; quota off, a few merges cover many small scopes.
 The warehouse is the hand-off between levels: items are listed for the products the warehouse holds,
-properties for the items it holds, so no level refetches its parent.
+properties for the items it holds, so no level refetches its parent. Once `STOP` is set (the CLI sets it on
+Ctrl-C or SIGTERM), a level raises `Interrupted` before its next merge: what it committed stays, and nothing
+is half-written.
 
 Properties are listed per item, so an item's listing is complete on its own: an incremental run
 (`IncrementalSettings`) lists only the items `poelis_pipelines.incremental` selects, merged with the item as
@@ -166,6 +168,19 @@ def _http_columns(cost: Mapping[str, Any]) -> dict[str, Any]:
 
 Records = list[Mapping[str, Any]]
 
+STOP = threading.Event()
+"""Set by whoever owns the process (the CLI's signal handlers): every level stops before its next merge."""
+STOP_POLL_SECONDS = 0.1  # how long a level waiting for the next fetched scope may miss `STOP`
+
+
+class Interrupted(Exception):
+    """`STOP` was set: the level stopped between two merges (each one transaction, committed or not begun)."""
+
+
+def raise_if_stopping(table: str) -> None:
+    if STOP.is_set():
+        raise Interrupted(f"{table}: stopped on request; the scopes committed before are kept")
+
 
 def _no_lineage(_scope: str) -> dict[str, str]:
     return {}
@@ -286,7 +301,8 @@ class _Prefetcher:
     instead of leaving the window's budget unused, and each scope is merged as soon as it arrives. One fetch
     runs at a time, so a scope's HTTP cost is the client's stats difference around it. A failed fetch ends
     its group and the fetching. When the caller stops early, the fetch in flight stops at its next record:
-    its requests in flight finish, no new one starts.
+    its requests in flight finish, no new one starts. On `STOP` the caller does not wait for that: the fetch
+    may be waiting out a rate-limit window, and it never touches the warehouse.
     """
 
     def __init__(self, level: _Level, client: PoelisClient, scopes: list[str]) -> None:
@@ -350,7 +366,10 @@ class _Prefetcher:
         up to `SYNC_MERGE_RECORDS` records, ending at a failed fetch."""
         while True:
             with self._changed:
-                self._changed.wait_for(lambda: bool(self._ready) or self._finished)
+                while not self._changed.wait_for(
+                    lambda: bool(self._ready) or self._finished, timeout=STOP_POLL_SECONDS
+                ):
+                    raise_if_stopping(self._level.table)
                 if not self._ready:
                     return
                 group = [self._ready.popleft()]
@@ -374,7 +393,8 @@ class _Prefetcher:
         self._stop.set()
         with self._changed:
             self._changed.notify_all()
-        self._thread.join()
+        if not STOP.is_set():
+            self._thread.join()
 
 
 def _record_failure(
@@ -457,6 +477,7 @@ def _batch_counts(scope_counts: Mapping[str, TableCounts], batch: Batch) -> Tabl
 
 def _run_level(level: _Level, client: PoelisClient, warehouse: Warehouse, *, run_key: str) -> LevelResult:
     """Sync each scope of one level, skipping the scopes this run already committed."""
+    raise_if_stopping(level.table)
     result = LevelResult(table=level.table)
     before = client.stats.snapshot()
     already_done = warehouse.completed_scopes(run_key, level.table)
@@ -469,6 +490,7 @@ def _run_level(level: _Level, client: PoelisClient, warehouse: Warehouse, *, run
     pending = [scope for scope in level.scopes if scope not in already_done]
     with _Prefetcher(level, client, pending) as groups:
         for group in groups:
+            raise_if_stopping(level.table)
             _merge_group(level, warehouse, result, group, run_key=run_key)
     result.http = _http_since(client, before)
     return result

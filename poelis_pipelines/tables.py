@@ -397,7 +397,13 @@ SYNC_RUNS = Table(
         Column(
             "finished_at", "timestamp", "When this scope finished (UTC); null while running.", "bookkeeping"
         ),
-        Column("status", "text", "running, success or failed.", "bookkeeping", nullable=False),
+        Column(
+            "status",
+            "text",
+            "running, success, failed, or interrupted (a CLI sync stopped by Ctrl-C or SIGTERM).",
+            "bookkeeping",
+            nullable=False,
+        ),
         Column("requests", "bigint", "HTTP requests sent.", "bookkeeping"),
         Column("retries", "bigint", "Requests retried.", "bookkeeping"),
         Column("rate_limited", "bigint", "429 responses received.", "bookkeeping"),
@@ -416,7 +422,7 @@ SYNC_RUNS = Table(
     history=False,
 )
 
-SYNC_RUN_STATUSES = ("running", "success", "failed")
+SYNC_RUN_STATUSES = ("running", "success", "failed", "interrupted")
 
 
 ITEM_SYNC_STATE = Table(

@@ -1,7 +1,8 @@
 """`poelis-pipelines`: sync, demo, dev, doctor, query and fake-api from the command line.
 
-Exit codes: 0 success, 1 the sync failed, 2 bad configuration or input. Errors are one clear line (the full
-traceback only with `--debug`) and never contain the API key.
+Exit codes: 0 success, 1 the sync failed, 2 bad configuration or input, 128 + the signal's number when Ctrl-C
+(130) or SIGTERM (143) stopped it. Errors are one clear line (the full traceback only with `--debug`) and
+never contain the API key.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from poelis_pipelines import __version__, settings
+from poelis_pipelines.cli import interrupts
 from poelis_pipelines.cli.output import EXIT_CONFIG, Output
 
 
@@ -92,21 +94,20 @@ def _collect_garbage_less_often() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from poelis_pipelines.client.secrets import install_log_scrubbing
-
-    install_log_scrubbing()
-    args = build_parser().parse_args(argv)
-    output = Output(debug=args.debug)
+    interrupts.install()
+    output = Output()
     try:
-        if args.command == "sync":
-            from poelis_pipelines.cli.sync_command import run_sync_command
+        from poelis_pipelines.client.secrets import install_log_scrubbing
 
-            _collect_garbage_less_often()
-            return run_sync_command(args, output)
-        if args.command == "demo":
-            from poelis_pipelines.cli.demo import run_demo
-
-            return run_demo(args, output)
+        install_log_scrubbing()
+        args = build_parser().parse_args(argv)
+        output = Output(debug=args.debug)
+        if args.command in ("sync", "demo"):
+            interrupts.stop_between_commits()
+            exit_code = _interrupted_or(_run_sync_or_demo(args, output), output)
+            if interrupts.received() is not None:
+                interrupts.end_process(exit_code)
+            return exit_code
         if args.command == "dev":
             from poelis_pipelines.cli.dev import run_dev
 
@@ -122,11 +123,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         from poelis_pipelines.fake_api import cli as fake_api_cli
 
         return fake_api_cli.run(args)
-    except KeyboardInterrupt:
-        output.error("interrupted; committed scopes are kept and the next sync resumes after them")
-        return 1
+    except KeyboardInterrupt:  # before a sync began, or any other command
+        return _interrupted(output)
     except Exception as error:  # the last line of defence: one scrubbed line, traceback only with --debug
         return output.fail(error, EXIT_CONFIG if output.is_configuration_error(error) else 1)
+
+
+def _run_sync_or_demo(args: argparse.Namespace, output: Output) -> int:
+    _collect_garbage_less_often()
+    if args.command == "sync":
+        from poelis_pipelines.cli.sync_command import run_sync_command
+
+        return run_sync_command(args, output)
+    from poelis_pipelines.cli.demo import run_demo
+
+    return run_demo(args, output)
+
+
+def _interrupted_or(exit_code: int, output: Output) -> int:
+    """`exit_code`, unless a signal arrived: a sync it cut short said so; otherwise say it here."""
+    if interrupts.received() is None or exit_code == interrupts.exit_code():
+        return exit_code
+    return _interrupted(output)
+
+
+def _interrupted(output: Output) -> int:
+    output.error(f"interrupted ({interrupts.signal_name(interrupts.received())})")
+    return interrupts.exit_code()
 
 
 if __name__ == "__main__":

@@ -9,9 +9,10 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from poelis_pipelines.cli import interrupts
 from poelis_pipelines.cli.output import Output
 from poelis_pipelines.cli.runner import SUMMARY_FIELDS, SyncSummary
-from poelis_pipelines.sync import PROGRESS
+from poelis_pipelines.sync import PROGRESS, STOP
 
 REFRESH_SECONDS = 0.25
 LEVEL_ORDER = ("workspaces", "products", "items", "properties")
@@ -33,6 +34,9 @@ def _progress_table() -> Table:
             f"requests {figures['requests']}  ·  429s {figures['rate_limited']}  ·  "
             f"waited for the rate limit {figures['seconds_waited']:.1f}s"
         )
+    if STOP.is_set():  # said here, not printed: a line written under the live table would be drawn over
+        stopping = interrupts.stopping_message(interrupts.received())
+        table.caption = f"{table.caption or ''}\n{stopping}".strip()
     return table
 
 
@@ -87,5 +91,10 @@ def format_summary(summary: SyncSummary) -> str:
             rows.append((table, *(str(int(totals[name])) for name in SUMMARY_FIELDS)))
     widths = [max(len(row[index]) for row in rows) for index in range(len(headers))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
-    status = "succeeded" if summary.succeeded else f"finished with {len(summary.failures)} failure(s)"
+    if summary.interrupted:
+        status = "interrupted"
+    elif summary.succeeded:
+        status = "succeeded"
+    else:
+        status = f"finished with {len(summary.failures)} failure(s)"
     return "\n".join([f"sync {summary.sync_key} {status}", *lines])

@@ -4,19 +4,25 @@ Runs are recorded in the instance at `DAGSTER_HOME` when it is set, so CLI syncs
 workspace list is synced in one run (the partitions come from it), then every workspace partition and the
 views in a second run over the partition range: Dagster's fixed cost per run (~1 s: run record, planned
 events, a SQLite event log) is paid twice per sync instead of once per workspace.
+
+A run executes on a thread of its own: on the main thread Dagster takes over SIGINT and SIGTERM and turns them
+into an exception raised wherever a step happens to be, which the RetryPolicy then retries. Off the main
+thread it leaves signals to the CLI, whose handler sets `sync.STOP`; the step then ends between two commits
+and cancels its run, and no further run starts.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import dagster as dg
 
-from poelis_pipelines import settings
+from poelis_pipelines import settings, sync
 from poelis_pipelines.defs.poelis import build_definitions
 from poelis_pipelines.defs.poelis.assets import FAILURE_KIND, NO_STEP_RETRIES_TAG, SYNC_KEY_TAG
 from poelis_pipelines.defs.poelis.keys import asset_key
@@ -28,6 +34,16 @@ PID_TAG = "poelis/pid"  # with the host: tells a killed CLI run from a live one
 # Dagster's system tags for a run over a partition range (what a single-run backfill sets).
 PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
 PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
+SIGNAL_POLL_SECONDS = 0.1  # how long a signal another thread received may wait for the main thread
+INTERRUPTED_KIND = "interrupted"  # the failure kind of a step that stopped on `sync.STOP`
+# No compute-log capture: it runs `tail` and a Python watcher per run in our process group, which a terminal's
+# Ctrl-C kills (the watcher with a traceback), and it would copy the live progress display into the logs.
+CLI_INSTANCE_OVERRIDES = {
+    "compute_logs": {
+        "module": "dagster._core.storage.noop_compute_log_manager",
+        "class": "NoOpComputeLogManager",
+    }
+}
 SUMMARY_FIELDS = (
     "records_from_api",
     "inserted",
@@ -43,7 +59,7 @@ SUMMARY_FIELDS = (
 class RunFailure:
     label: str
     message: str
-    kind: str  # "configuration", "data" or "transient"
+    kind: str  # "configuration", "data", "transient" or "interrupted"
 
 
 @dataclass
@@ -56,6 +72,7 @@ class SyncSummary:
     failures: list[RunFailure] = field(default_factory=list)
     workspaces: list[str] = field(default_factory=list)
     failed_checks: list[str] = field(default_factory=list)
+    interrupted: bool = False  # stopped on `sync.STOP` before every run had finished
 
     def absorb(self, result: dg.ExecuteInProcessResult) -> None:
         self.run_ids.append(result.run_id)
@@ -74,13 +91,18 @@ class SyncSummary:
 
     @property
     def succeeded(self) -> bool:
-        return not self.failures and not self.failed_checks
+        return not self.failures and not self.failed_checks and not self.interrupted
 
 
 def dagster_instance() -> dg.DagsterInstance:
-    """The instance at `DAGSTER_HOME` (runs show in the UI), else a throwaway one."""
-    if os.environ.get("DAGSTER_HOME"):
-        return dg.DagsterInstance.get()
+    """The instance at `DAGSTER_HOME` (runs show in the UI), else a throwaway one.
+
+    `local_temp` is `DagsterInstance.get()` for a given folder plus overrides: the folder's dagster.yaml and
+    storage, without compute-log capture.
+    """
+    home = os.environ.get("DAGSTER_HOME")
+    if home:
+        return dg.DagsterInstance.local_temp(os.path.expanduser(home), overrides=CLI_INSTANCE_OVERRIDES)
     return dg.DagsterInstance.ephemeral()
 
 
@@ -102,6 +124,30 @@ def _failures_of(result: dg.ExecuteInProcessResult, label: str) -> list[RunFailu
             RunFailure(label=label, message="the run failed before any step ran", kind="transient")
         )
     return failures
+
+
+def _off_the_main_thread(work: Callable[[], dg.ExecuteInProcessResult]) -> dg.ExecuteInProcessResult:
+    """`work()` on a thread of its own, so that Dagster leaves SIGINT and SIGTERM to the CLI's handlers.
+
+    The main thread, the only one that runs Python's signal handlers, waits in short `join`s: the kernel may
+    deliver a signal to any thread, and a main thread blocked for good would handle it only after the run.
+    """
+    outcome: list[dg.ExecuteInProcessResult] = []
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(work())
+        except BaseException as error:  # re-raised on the caller's thread
+            raised.append(error)
+
+    worker = threading.Thread(target=run, name="poelis-run", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(SIGNAL_POLL_SECONDS)
+    if raised:
+        raise raised[0]
+    return outcome[0]
 
 
 def _process_alive(pid: int) -> bool:
@@ -166,25 +212,36 @@ class Runner:
             if partitions
             else {}
         )
-        result = self.job.execute_in_process(
-            instance=self.instance,
-            run_config=self.run_config,
-            asset_selection=[asset_key(name) for name in assets],
-            raise_on_error=False,
-            # The client already retried each request and a person is waiting: no step retries minutes later.
-            tags={
-                **range_tags,
-                SYNC_KEY_TAG: self.summary.sync_key,
-                NO_STEP_RETRIES_TAG: "true",
-                TRIGGER_TAG: "cli",
-                HOST_TAG: socket.gethostname(),
-                PID_TAG: str(os.getpid()),
-            },
+        result = _off_the_main_thread(
+            lambda: self.job.execute_in_process(
+                instance=self.instance,
+                run_config=self.run_config,
+                asset_selection=[asset_key(name) for name in assets],
+                raise_on_error=False,
+                # The client already retried each request and a person is waiting: no step retries later.
+                tags={
+                    **range_tags,
+                    SYNC_KEY_TAG: self.summary.sync_key,
+                    NO_STEP_RETRIES_TAG: "true",
+                    TRIGGER_TAG: "cli",
+                    HOST_TAG: socket.gethostname(),
+                    PID_TAG: str(os.getpid()),
+                },
+            )
         )
         self.summary.absorb(result)
         failures = _failures_of(result, label)
+        if any(failure.kind == INTERRUPTED_KIND for failure in failures):
+            self.summary.interrupted = True  # the step canceled its run: not a failure of the sync
+            failures = [failure for failure in failures if failure.kind != INTERRUPTED_KIND]
         self.summary.failures.extend(failures)
-        return not failures
+        return not failures and not self.summary.interrupted
+
+    def _stopping(self) -> bool:
+        """Whether to launch no further run: `sync.STOP` was set (Ctrl-C, SIGTERM) or a run was canceled."""
+        if sync.STOP.is_set():
+            self.summary.interrupted = True
+        return self.summary.interrupted
 
     def configuration_failed(self) -> bool:
         return any(failure.kind == "configuration" for failure in self.summary.failures)
@@ -198,7 +255,7 @@ class Runner:
         """The workspace list first (the partitions come from it), then every target workspace and the views,
         one run per contiguous range of their partitions."""
         release_abandoned_runs(self.instance)
-        if not self._execute("workspaces", ["workspaces"]):
+        if self._stopping() or not self._execute("workspaces", ["workspaces"]):
             return self.summary
         available = list_workspaces()
         targets = list(only) if only else available
@@ -217,6 +274,8 @@ class Runner:
         self.summary.workspaces = targets
         ranges = contiguous_ranges(known, targets)
         for index, workspace_ids in enumerate(ranges):
+            if self._stopping():
+                return self.summary
             label = (
                 f"workspace {workspace_ids[0]}"
                 if len(workspace_ids) == 1
@@ -228,7 +287,8 @@ class Runner:
             self._execute(label, [*LEVELS_PER_WORKSPACE, *views], workspace_ids)
             if self.configuration_failed():
                 return self.summary
-        if "analyst_views" not in self.summary.tables:  # skipped after a failed step: the views still matter
+        # Skipped after a failed step: the views still matter.
+        if "analyst_views" not in self.summary.tables and not self._stopping():
             self._execute("analyst views", ["analyst_views"])
         return self.summary
 

@@ -8,10 +8,17 @@ import warnings
 from datetime import UTC, datetime
 
 from poelis_pipelines import settings
+from poelis_pipelines.cli import interrupts
 from poelis_pipelines.cli.output import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, Output
 from poelis_pipelines.cli.progress import ProgressDisplay, format_summary
 from poelis_pipelines.cli.runner import Runner, SyncSummary, dagster_instance
-from poelis_pipelines.cli.sync_state import SyncLock, interrupted_sync, record_sync_end, record_sync_start
+from poelis_pipelines.cli.sync_state import (
+    SyncLock,
+    record_sync_end,
+    record_sync_start,
+    sync_arguments,
+    unfinished_sync,
+)
 from poelis_pipelines.client import ConfigurationError, PoelisClient
 from poelis_pipelines.client.secrets import scrub
 from poelis_pipelines.defs.poelis.resources import WarehouseResource, number_from_environment
@@ -64,19 +71,25 @@ def check_warehouse(output: Output) -> int | None:
     return None
 
 
-def _interrupted_sync_key(output: Output, fresh: bool) -> str | None:
-    """The latest interrupted CLI sync of the last day, to resume unless `--fresh`; said in one line."""
-    if not fresh:
-        with warehouse_from_environment() as warehouse:
-            interrupted = interrupted_sync(warehouse, datetime.now(UTC))
-        if interrupted is not None:
-            output.line(
-                f"resuming sync {interrupted.sync_key} (started {interrupted.started_at:%Y-%m-%d %H:%M} UTC, "
-                f"interrupted): {interrupted.committed_scopes} scope(s) already committed are not fetched "
-                "again; --fresh starts over"
-            )
-            return interrupted.sync_key
-    return None
+def _unfinished_sync_key(output: Output, arguments: str, fresh: bool) -> str | None:
+    """The latest unfinished CLI sync of the last day with the same arguments, to resume unless `--fresh`;
+    said in one line that tells an interrupted (or killed) sync from a failed one."""
+    if fresh:
+        return None
+    with warehouse_from_environment() as warehouse:
+        unfinished = unfinished_sync(warehouse, arguments, datetime.now(UTC))
+    if unfinished is None:
+        return None
+    how = {"interrupted": ", interrupted", "running": ", its process ended without finishing"}
+    resuming = (
+        f"resuming sync {unfinished.sync_key} (started {unfinished.started_at:%Y-%m-%d %H:%M} UTC"
+        f"{how.get(unfinished.status, '')}): {unfinished.committed_scopes} scope(s) already committed are "
+        "not fetched again; --fresh starts over"
+    )
+    if unfinished.status == "failed":
+        resuming = f"the last sync failed ({unfinished.error or 'no error recorded'}); {resuming}"
+    output.line(resuming)
+    return unfinished.sync_key
 
 
 def _run_assets(runner: Runner, args: argparse.Namespace, output: Output) -> SyncSummary:
@@ -107,23 +120,32 @@ def _sync_under_lock(args: argparse.Namespace, output: Output) -> tuple[int, Syn
     exit_code = check_warehouse(output)
     if exit_code is not None:
         return exit_code, None
-    resumed_key = _interrupted_sync_key(output, fresh=getattr(args, "fresh", False))
+    arguments = sync_arguments(getattr(args, "workspaces", None))
+    resumed_key = _unfinished_sync_key(output, arguments, fresh=getattr(args, "fresh", False))
     runner = Runner(dagster_instance(), resumed_key, debug=output.debug)
     sync_key = runner.summary.sync_key
     with warehouse_from_environment() as warehouse:
-        record_sync_start(warehouse, sync_key, resumed=resumed_key is not None)
+        record_sync_start(warehouse, sync_key, arguments, resumed=resumed_key is not None)
     summary = _run_assets(runner, args, output)
     first_failure = summary.failures[0] if summary.failures else None
     with warehouse_from_environment() as warehouse:
         record_sync_end(
             warehouse,
             sync_key,
-            succeeded=summary.succeeded,
+            arguments,
+            status="interrupted" if summary.interrupted else "success" if summary.succeeded else "failed",
             error=scrub(f"{first_failure.label}: {first_failure.message}") if first_failure else None,
         )
     output.line(format_summary(summary))
     for failure in summary.failures:
         output.error(f"{failure.label}: {failure.message}")
+    if summary.interrupted:
+        output.error(
+            f"interrupted ({interrupts.signal_name(interrupts.received())}); what was committed is kept: "
+            f"the next `poelis-pipelines {args.command}` with the same arguments resumes after it "
+            "(--fresh starts over)"
+        )
+        return interrupts.exit_code(), summary
     if runner.configuration_failed():
         return EXIT_CONFIG, summary
     return (EXIT_OK if summary.succeeded else EXIT_FAILED), summary

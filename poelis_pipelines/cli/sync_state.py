@@ -1,15 +1,18 @@
 """What makes a CLI sync safe to interrupt and to start twice: one sync at a time, and resume after a crash.
 
-A CLI sync records itself in `sync_runs` (table name `(cli sync)`, scope `*`): `running` when it starts,
-`success` or `failed` when it ends. A row still `running` (the process was killed) or `failed`, started within
-the last day, is an interrupted sync: the next CLI sync reuses its key, so the scopes it committed are skipped
-(the same mechanism as a Dagster re-execution). The lock is held for the whole sync, so a second sync cannot
-take over the key of one that is still running.
+A CLI sync records itself in `sync_runs` (table name `(cli sync)`, scope: the workspaces it was asked for,
+`*` for all): `running` when it starts; `success`, `failed` or `interrupted` (Ctrl-C, SIGTERM) when it ends.
+The latest such row for the same workspaces, started within the last day, that is not `success` (a row still
+`running` means the process was killed) is an unfinished sync: the next CLI sync for those workspaces reuses
+its key, so the scopes it committed are skipped (the same mechanism as a Dagster re-execution); a sync of
+other workspaces leaves it alone. The lock is held for the whole sync, so a second sync cannot take over the
+key of one that is still running.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +24,7 @@ from sqlalchemy.pool import NullPool
 
 from poelis_pipelines import settings
 from poelis_pipelines.warehouse import (
+    SyncStatus,
     Warehouse,
     WarehouseBusyError,
     WarehouseReadOnlyError,
@@ -105,25 +109,34 @@ class SyncLock:
             self._engine.dispose()
 
 
+def sync_arguments(workspaces: Sequence[str] | None) -> str:
+    """What decides what a sync fetches, as its `(cli sync)` row's scope: the workspaces asked for, or `*`."""
+    return ",".join(sorted(set(workspaces))) if workspaces else settings.WAREHOUSE_SCOPE_ALL
+
+
 @dataclass(frozen=True)
-class InterruptedSync:
-    """A CLI sync that never finished successfully: its key and how many scopes it committed."""
+class UnfinishedSync:
+    """A CLI sync that never finished successfully: its key, how it ended, how many scopes it committed."""
 
     sync_key: str
     started_at: datetime
+    status: str  # "running" (the process was killed), "interrupted" or "failed"
+    error: str | None
     committed_scopes: int
 
 
-def interrupted_sync(warehouse: Warehouse, now: datetime) -> InterruptedSync | None:
-    """The latest CLI sync of the last day, if it was killed or failed; None if it succeeded or is too old.
+def unfinished_sync(warehouse: Warehouse, arguments: str, now: datetime) -> UnfinishedSync | None:
+    """The latest CLI sync of the last day with these arguments, unless it succeeded.
 
     Only the latest counts: a success after a failure means there is nothing to resume.
     """
     latest = warehouse.query(
-        "SELECT run_id, status, started_at FROM {{schema}}.sync_runs "
-        "WHERE table_name = :marker AND started_at >= :since ORDER BY started_at DESC LIMIT 1",
+        "SELECT run_id, status, started_at, error FROM {{schema}}.sync_runs "
+        "WHERE table_name = :marker AND scope = :arguments AND started_at >= :since "
+        "ORDER BY started_at DESC LIMIT 1",
         {
             "marker": settings.CLI_SYNC_TABLE_NAME,
+            "arguments": arguments,
             "since": now - timedelta(hours=settings.CLI_RESUME_WINDOW_HOURS),
         },
     )
@@ -136,28 +149,35 @@ def interrupted_sync(warehouse: Warehouse, now: datetime) -> InterruptedSync | N
         {"key": sync_key, "marker": settings.CLI_SYNC_TABLE_NAME},
     )
     started_at = latest.loc[0, "started_at"]
-    return InterruptedSync(
+    error = latest.loc[0, "error"]
+    return UnfinishedSync(
         sync_key=sync_key,
         started_at=started_at.astimezone(UTC) if isinstance(started_at, datetime) else now,
+        status=str(latest.loc[0, "status"]),
+        error=error if isinstance(error, str) else None,
         committed_scopes=int(committed["committed"].iloc[0]),
     )
 
 
-def record_sync_start(warehouse: Warehouse, sync_key: str, *, resumed: bool) -> None:
+def record_sync_start(warehouse: Warehouse, sync_key: str, arguments: str, *, resumed: bool) -> None:
     """Mark the sync `running`; a resumed sync keeps its first start, so resuming never extends the window."""
     warehouse.record_sync_run(
         sync_key,
         settings.CLI_SYNC_TABLE_NAME,
+        arguments,
         status="running",
         started_at=None if resumed else datetime.now(UTC),
     )
 
 
-def record_sync_end(warehouse: Warehouse, sync_key: str, *, succeeded: bool, error: str | None) -> None:
+def record_sync_end(
+    warehouse: Warehouse, sync_key: str, arguments: str, *, status: SyncStatus, error: str | None
+) -> None:
     warehouse.record_sync_run(
         sync_key,
         settings.CLI_SYNC_TABLE_NAME,
-        status="success" if succeeded else "failed",
+        arguments,
+        status=status,
         finished_at=datetime.now(UTC),
         error=error,
     )

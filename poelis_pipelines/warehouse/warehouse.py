@@ -50,7 +50,7 @@ from poelis_pipelines.warehouse.statements import (
     qualified,
 )
 
-SyncStatus = Literal["running", "success", "failed"]
+SyncStatus = Literal["running", "success", "failed", "interrupted"]
 RUN_COLUMNS = ("started_at", "finished_at", "requests", "retries", "rate_limited", "seconds_waited")
 """The `sync_runs` columns a batch may set (`Batch.run_columns`); the merge sets the others."""
 DUCKDB_FILE_CONFIG: dict[str, str | int] = {"memory_limit": "128MB", "threads": 1}

@@ -677,7 +677,7 @@ COMMENT ON COLUMN "poelis"."sync_runs"."started_at" IS 'When this scope started 
 
 COMMENT ON COLUMN "poelis"."sync_runs"."finished_at" IS 'When this scope finished (UTC); null while running.';
 
-COMMENT ON COLUMN "poelis"."sync_runs"."status" IS 'running, success or failed.';
+COMMENT ON COLUMN "poelis"."sync_runs"."status" IS 'running, success, failed, or interrupted (a CLI sync stopped by Ctrl-C or SIGTERM).';
 
 COMMENT ON COLUMN "poelis"."sync_runs"."requests" IS 'HTTP requests sent.';
 

@@ -314,14 +314,30 @@ def test_stop_cuts_kept_alive_connections_and_start_comes_back_on_the_same_url(a
     assert api.get("/workspaces").status_code == 200
 
 
-def test_the_command_serves_until_interrupted() -> None:
-    command = [sys.executable, "-m", "poelis_pipelines.fake_api.cli", "--port", "0", "--scale", "tiny"]
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+def start_fake_api_command(*entry_point: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, *entry_point, "--port", "0", "--scale", "tiny"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
+
+
+def assert_stopped_cleanly(process: subprocess.Popen[str], signum: int) -> None:
+    """128 + the signal's number, like every command stopped by a signal; "stopped" last, no traceback."""
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 128 + signum, stdout + stderr
+    assert "Traceback" not in stderr, stderr
+    assert stdout.splitlines()[-1] == "stopped", stdout
+
+
+def test_the_command_serves_until_interrupted() -> None:
+    process = start_fake_api_command("-m", "poelis_pipelines.fake_api.cli")
     try:
         assert process.stdout is not None
-        banner = [process.stdout.readline() for _ in range(3)]
+        banner = [process.stdout.readline() for _ in range(4)]
+        assert banner[3].startswith("Press Ctrl-C"), banner
         base_url = banner[1].strip().partition("=")[2]
         api_key = banner[2].split("=", 1)[1].split()[0]
         response = requests.get(
@@ -330,7 +346,29 @@ def test_the_command_serves_until_interrupted() -> None:
         assert response.status_code == 200
         assert response.json()["count"] >= 2
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=10) == 0
+        assert_stopped_cleanly(process, signal.SIGINT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize(
+    "entry_point",
+    [("-m", "poelis_pipelines.fake_api.cli"), ("-m", "poelis_pipelines", "fake-api")],
+    ids=["module", "poelis-pipelines"],
+)
+def test_a_signal_while_the_banner_is_printed_stops_it_cleanly(
+    signum: int, entry_point: tuple[str, ...]
+) -> None:
+    """Signalled as soon as the first banner line is out: before `serve_forever`, or just after."""
+    process = start_fake_api_command(*entry_point)
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().startswith("Fake Poelis API")
+        process.send_signal(signum)
+        assert_stopped_cleanly(process, signum)
     finally:
         if process.poll() is None:
             process.kill()

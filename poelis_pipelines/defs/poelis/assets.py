@@ -68,10 +68,13 @@ def failures_explained(context: dg.AssetExecutionContext) -> Iterator[None]:
     """Turn errors into a `Failure` with one scrubbed sentence and a kind the CLI maps to an exit code.
 
     Configuration and data-contract errors are never retried; transient ones are left to the RetryPolicy,
-    unless the run asks for no step retries.
+    unless the run asks for no step retries. A sync stopped on request (Ctrl-C) cancels the run: no retry.
     """
     try:
         yield
+    except sync.Interrupted as error:
+        context.instance.report_run_canceling(context.run, message=str(error))
+        raise _failure(error, "interrupted", allow_retries=False) from None
     except CONFIGURATION_ERRORS as error:
         raise _failure(error, "configuration", allow_retries=False) from None
     except DATA_CONTRACT_ERRORS as error:
