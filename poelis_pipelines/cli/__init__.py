@@ -94,9 +94,9 @@ def _collect_garbage_less_often() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    interrupts.install()
     output = Output()
     try:
+        interrupts.install()
         from poelis_pipelines.client.secrets import install_log_scrubbing
 
         install_log_scrubbing()

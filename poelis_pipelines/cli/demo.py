@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from poelis_pipelines import settings
+from poelis_pipelines.cli import interrupts
 from poelis_pipelines.cli.child import run_child
 from poelis_pipelines.cli.output import EXIT_OK, Output
 from poelis_pipelines.fake_api import FakePoelisServer
@@ -111,7 +112,9 @@ def run_demo(args: argparse.Namespace, output: Output) -> int:
         output.line(f"Fake Poelis API ({args.scale} organization, seed {args.seed}) at {server.base_url}")
         site.describe(output)
         sync = [sys.executable, "-m", "poelis_pipelines", *(["--debug"] if args.debug else []), "sync"]
-        exit_code = run_child(sync, site.environment(server, os.environ))
+        if interrupts.received() is not None:  # stopped while the fake API started: no sync to begin
+            raise KeyboardInterrupt
+        exit_code = run_child(sync, site.environment(server, os.environ), ours=True)
     if exit_code != EXIT_OK:
         return exit_code
     schema = settings.DEFAULT_WAREHOUSE_SCHEMA

@@ -70,6 +70,9 @@ def install() -> None:
     """From the first line of `main`: a signal at any moment ends the command cleanly."""
     for signum in SIGNALS:
         signal.signal(signum, _handle)
+    # A parent of ours (the demo) starts this process with the signals blocked, so one that arrived while it
+    # was starting is pending rather than lost: it is handled now.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
 
 
 def stop_between_commits() -> None:

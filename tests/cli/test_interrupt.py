@@ -282,8 +282,7 @@ def test_a_failed_sync_is_resumed_as_failed_not_as_interrupted(cli: Cli) -> None
 @pytest.mark.parametrize("on_terminal", [True, False], ids=["terminal", "pipes"])
 def test_an_interrupted_demo_exits_130_and_says_so(cli: Cli, on_terminal: bool) -> None:
     terminal = _Terminal() if on_terminal else None
-    url = f"duckdb:///{cli.folder}/demo.duckdb"
-    command = start_command(cli, terminal, "demo", "--scale", "tiny", "--warehouse-url", url)
+    command = start_command(cli, terminal, "demo", "--scale", "tiny")
     wait_for(
         lambda: b"Fake Poelis API" in command.shown() or command.process.poll() is not None,
         "the demo's fake API to serve",
