@@ -83,9 +83,9 @@ def _collect_garbage_less_often() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from poelis_pipelines.client.secrets import install_log_scrubbing
+    from poelis_pipelines.client.secrets import scrub_whole_process
 
-    install_log_scrubbing()
+    scrub_whole_process()  # this process is ours: urllib3 or Dagster must not print the key either
     args = build_parser().parse_args(argv)
     output = Output(debug=args.debug)
     try:

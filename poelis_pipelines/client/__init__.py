@@ -20,7 +20,7 @@ from .errors import (
 )
 from .fanout import ordered_fan_out
 from .ratelimit import RateLimiter
-from .secrets import fingerprint, install_log_scrubbing, register_secret, scrub
+from .secrets import fingerprint, get_logger, register_secret, scrub, scrub_whole_process
 from .stats import ClientStats, StatsSnapshot
 
 __all__ = [
@@ -41,8 +41,9 @@ __all__ = [
     "TransportError",
     "ValidationError",
     "fingerprint",
-    "install_log_scrubbing",
+    "get_logger",
     "ordered_fan_out",
     "register_secret",
     "scrub",
+    "scrub_whole_process",
 ]

@@ -1,9 +1,12 @@
-"""The key never reaches a log record, a warning, an exception or a repr, whoever produced the text."""
+"""The key never reaches a log record, a warning, an exception or a repr: of this package anywhere, of anyone
+in the CLI's process (`scrub_whole_process`). That a client leaves its host's own records alone is
+`test_scrubbing_scope.py`."""
 
 from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,9 +17,9 @@ from poelis_pipelines.client import (
     ConfigurationError,
     PoelisClient,
     fingerprint,
-    install_log_scrubbing,
     register_secret,
     scrub,
+    scrub_whole_process,
 )
 
 SECRET = settings.API_KEY_PREFIX + "s3cr3t-Value_" + "k" * 30
@@ -39,10 +42,25 @@ def test_fingerprint_keeps_the_prefix_and_at_most_four_characters() -> None:
     assert fingerprint("short") == "***"
 
 
-def test_log_records_of_any_logger_are_scrubbed(caplog: pytest.LogCaptureFixture) -> None:
+@pytest.fixture
+def cli_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """This process scrubbed as the CLI scrubs its own, then given back as it was: the other tests play a
+    user's process, which the package must leave alone."""
+    monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)
+    make_record = logging.getLogRecordFactory()
+    scrub_whole_process()
+    yield
+    logging.setLogRecordFactory(make_record)
+
+
+def test_the_cli_scrubs_the_records_of_any_logger_in_its_process(
+    cli_process: None, caplog: pytest.LogCaptureFixture
+) -> None:
     register_secret(SECRET)
-    install_log_scrubbing()
-    install_log_scrubbing()  # idempotent
+    make_record, format_warning = logging.getLogRecordFactory(), warnings.formatwarning
+    scrub_whole_process()  # idempotent: the hooks are not wrapped twice
+    assert logging.getLogRecordFactory() is make_record
+    assert warnings.formatwarning is format_warning
     third_party = logging.getLogger("some.library")
 
     third_party.debug("headers: %r", {"Authorization": f"Bearer {SECRET}"})
@@ -61,9 +79,8 @@ def test_log_records_of_any_logger_are_scrubbed(caplog: pytest.LogCaptureFixture
         assert SECRET not in logging.Formatter().format(record)
 
 
-def test_warnings_are_scrubbed() -> None:
+def test_the_cli_scrubs_every_warning_in_its_process(cli_process: None) -> None:
     register_secret(SECRET)
-    install_log_scrubbing()
 
     text = warnings.formatwarning(f"deprecated call with {SECRET}", UserWarning, "x.py", 1)
 

@@ -1,0 +1,84 @@
+"""A client lives in someone else's process (their Dagster project, their Airflow worker): it scrubs the
+records of this package's loggers, and leaves the process's own records, warnings and hooks as they were."""
+
+from __future__ import annotations
+
+import io
+import logging
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from poelis_pipelines.client import PoelisClient, fingerprint, get_logger
+
+
+@pytest.fixture
+def captured() -> Iterator[Any]:
+    """Attach a handler (as an application or Dagster would) to a logger; what it printed, per logger."""
+    attached: list[tuple[logging.Logger, logging.Handler, bool]] = []
+    streams: dict[str, io.StringIO] = {}
+
+    def attach(name: str, *, propagate: bool = True) -> io.StringIO:
+        logger = logging.getLogger(name)
+        stream = streams[name] = io.StringIO()
+        handler = logging.StreamHandler(stream)
+        attached.append((logger, handler, logger.propagate))
+        logger.addHandler(handler)
+        logger.propagate = propagate
+        return stream
+
+    yield attach
+    for logger, handler, propagate in attached:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
+def test_a_client_scrubs_its_own_records_and_leaves_the_users_alone(fake_api: Any, captured: Any) -> None:
+    make_record, format_warning, show_warning = (
+        logging.getLogRecordFactory(),
+        warnings.formatwarning,
+        warnings.showwarning,
+    )
+    key = fake_api.api_key
+    # The user's key would fail this package's leak guard on the root logger: their logger keeps to itself.
+    users = captured("users.app", propagate=False)
+    ours = captured("poelis_pipelines.client.client")
+
+    with PoelisClient(key, fake_api.base_url) as client:
+        list(client.iter_workspaces())
+        logging.getLogger("users.app").warning("key=%s", key)
+        logging.getLogger("poelis_pipelines.client.client").warning("key=%s", key)
+        user_warning = warnings.formatwarning(f"key={key}", UserWarning, "app.py", 1)
+
+    assert logging.getLogRecordFactory() is make_record
+    assert warnings.formatwarning is format_warning
+    assert warnings.showwarning is show_warning
+    assert users.getvalue() == f"key={key}\n"
+    assert key in user_warning
+    assert ours.getvalue().splitlines()[-1] == f"key={fingerprint(key)}"
+
+
+def test_every_logger_under_the_package_is_scrubbed_tracebacks_included(
+    fake_api: Any, captured: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Modules log through `get_logger`; a logger made with `logging.getLogger` (the fake API's, which may
+    not import the client) is scrubbed as its records propagate, before the root's handlers see them."""
+    key = fake_api.api_key
+    PoelisClient(key, fake_api.base_url).close()
+    module_logger = get_logger("poelis_pipelines.some_module")
+    on_the_module = captured("poelis_pipelines.some_module", propagate=False)  # as a Dagster managed logger
+
+    for logger in (module_logger, logging.getLogger("poelis_pipelines.fake_api.other")):
+        try:
+            raise RuntimeError(f"failed with {key}")
+        except RuntimeError:
+            logger.exception("request with %s failed", key)
+
+    assert key not in on_the_module.getvalue()
+    assert f"RuntimeError: failed with {fingerprint(key)}" in on_the_module.getvalue()
+    (propagated,) = caplog.records
+    assert propagated.name == "poelis_pipelines.fake_api.other"
+    assert key not in logging.Formatter().format(propagated)
+    assert f"request with {fingerprint(key)} failed" in caplog.text
