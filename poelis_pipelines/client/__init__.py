@@ -20,7 +20,15 @@ from .errors import (
 )
 from .fanout import ordered_fan_out
 from .ratelimit import RateLimiter
-from .secrets import fingerprint, get_logger, register_secret, scrub, scrub_whole_process
+from .secrets import (
+    ScrubbedError,
+    fingerprint,
+    get_logger,
+    register_secret,
+    scrub,
+    scrub_whole_process,
+    without_secrets,
+)
 from .stats import ClientStats, StatsSnapshot
 
 __all__ = [
@@ -36,6 +44,7 @@ __all__ = [
     "ProtocolError",
     "RateLimitedError",
     "RateLimiter",
+    "ScrubbedError",
     "ServerError",
     "StatsSnapshot",
     "TransportError",
@@ -46,4 +55,5 @@ __all__ = [
     "register_secret",
     "scrub",
     "scrub_whole_process",
+    "without_secrets",
 ]

@@ -84,6 +84,26 @@ class SecretScrubbingFilter(logging.Filter):
 _SCRUBBING_FILTER = SecretScrubbingFilter()
 
 
+class ScrubbedError(Exception):
+    """Stands in for an exception whose text held a secret: its type and message scrubbed, and its scrubbed
+    traceback (causes included) as a note, which tracebacks and Dagster's error records print."""
+
+
+def without_secrets(error: Exception) -> Exception:
+    """`error` itself when its text (traceback and causes included) holds no secret, else a `ScrubbedError`.
+
+    For handing an exception to a framework that records its text as it is (Dagster's event log), where no
+    logging filter of ours can reach it.
+    """
+    formatted = "".join(traceback.format_exception(error)).rstrip("\n")
+    clean = scrub(formatted)
+    if clean == formatted:
+        return error
+    stand_in = ScrubbedError(scrub("".join(traceback.format_exception_only(error)).strip()))
+    stand_in.add_note(clean)
+    return stand_in
+
+
 class _ScrubBeforePropagating(logging.Handler):
     """On the package logger: scrubs the records of every logger below it, before the handlers above it (the
     root's, Dagster's) see them, and prints nothing, like the `NullHandler` a library is meant to add."""

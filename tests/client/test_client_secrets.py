@@ -5,6 +5,7 @@ in the CLI's process (`scrub_whole_process`). That a client leaves its host's ow
 from __future__ import annotations
 
 import logging
+import traceback
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -20,6 +21,7 @@ from poelis_pipelines.client import (
     register_secret,
     scrub,
     scrub_whole_process,
+    without_secrets,
 )
 
 SECRET = settings.API_KEY_PREFIX + "s3cr3t-Value_" + "k" * 30
@@ -85,6 +87,24 @@ def test_the_cli_scrubs_every_warning_in_its_process(cli_process: None) -> None:
     text = warnings.formatwarning(f"deprecated call with {SECRET}", UserWarning, "x.py", 1)
 
     assert SECRET not in text
+
+
+def test_an_exception_with_a_secret_anywhere_in_its_chain_gets_a_scrubbed_stand_in() -> None:
+    register_secret(SECRET)
+    harmless = ValueError("no secret here")
+    assert without_secrets(harmless) is harmless
+    try:
+        try:
+            raise KeyError(SECRET)
+        except KeyError as cause:
+            raise RuntimeError("request failed") from cause
+    except RuntimeError as error:
+        stand_in = without_secrets(error)
+
+    assert str(stand_in) == "RuntimeError: request failed"
+    text = "".join(traceback.format_exception(stand_in))
+    assert SECRET not in text
+    assert f"KeyError: '{fingerprint(SECRET)}'" in text
 
 
 def test_client_requests_log_no_key(
