@@ -15,6 +15,7 @@ import re
 import threading
 import traceback
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 from poelis_pipelines import settings
@@ -106,10 +107,25 @@ def without_secrets(error: Exception) -> Exception:
 
 class _ScrubBeforePropagating(logging.Handler):
     """On the package logger: scrubs the records of every logger below it, before the handlers above it (the
-    root's, Dagster's) see them, and prints nothing, like the `NullHandler` a library is meant to add."""
+    root's, Dagster's) see them. It prints nothing itself; a record that meets no other handler goes to
+    Python's last resort (stderr), as it would if the package had added no handler."""
 
     def handle(self, record: logging.LogRecord) -> bool:
-        return _SCRUBBING_FILTER.filter(record)
+        _SCRUBBING_FILTER.filter(record)
+        last_resort = logging.lastResort
+        if last_resort and record.levelno >= last_resort.level and not self._others_on_the_way(record.name):
+            last_resort.handle(record)
+        return True
+
+    def _others_on_the_way(self, name: str) -> bool:
+        """Whether a record of logger `name` meets a handler besides this one (what `Logger.callHandlers`
+        counts before it falls back to the last resort)."""
+        logger: logging.Logger | None = logging.getLogger(name)
+        while logger is not None:
+            if any(handler is not self for handler in logger.handlers):
+                return True
+            logger = logger.parent if logger.propagate else None
+        return False
 
     def emit(self, record: logging.LogRecord) -> None:
         """Nothing: `handle` did the work."""
@@ -123,19 +139,17 @@ def get_logger(name: str) -> logging.Logger:
     return logger
 
 
-_package_logger = get_logger(_PACKAGE)
-if not any(isinstance(handler, _ScrubBeforePropagating) for handler in _package_logger.handlers):
-    _package_logger.addHandler(_ScrubBeforePropagating())
+get_logger(_PACKAGE).addHandler(_ScrubBeforePropagating())
 
 
 class _ScrubbedRecordFactory:
     """The process's log-record factory, wrapped so every record is scrubbed at creation."""
 
-    def __init__(self, make_record: Any) -> None:
+    def __init__(self, make_record: Callable[..., logging.LogRecord]) -> None:
         self._make_record = make_record
 
     def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
-        record: logging.LogRecord = self._make_record(*args, **kwargs)
+        record = self._make_record(*args, **kwargs)
         _SCRUBBING_FILTER.filter(record)
         return record
 
@@ -143,7 +157,7 @@ class _ScrubbedRecordFactory:
 class _ScrubbedWarningFormatter:
     """The process's `warnings.formatwarning`, wrapped so every warning it formats is scrubbed."""
 
-    def __init__(self, format_warning: Any) -> None:
+    def __init__(self, format_warning: Callable[..., str]) -> None:
         self._format_warning = format_warning
 
     def __call__(

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import io
 import logging
+import os
+import subprocess
+import sys
 import warnings
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from poelis_pipelines import settings
 from poelis_pipelines.client import PoelisClient, fingerprint, get_logger
 
 
@@ -82,3 +86,23 @@ def test_every_logger_under_the_package_is_scrubbed_tracebacks_included(
     assert propagated.name == "poelis_pipelines.fake_api.other"
     assert key not in logging.Formatter().format(propagated)
     assert f"request with {fingerprint(key)} failed" in caplog.text
+
+
+def test_where_logging_is_not_configured_our_warnings_still_reach_stderr_scrubbed(fake_api: Any) -> None:
+    """Python prints a record no handler took (its last resort): the package's scrubbing handler must neither
+    swallow our warnings there nor let the key through, and the user's records print as they were."""
+    key = fake_api.api_key
+    script = (
+        "import logging, os\n"
+        "from poelis_pipelines.client import PoelisClient\n"
+        f"key = os.environ[{settings.ENV_API_KEY!r}]\n"
+        f"PoelisClient(key, {fake_api.base_url!r}).close()\n"
+        "logging.getLogger('poelis_pipelines.client.client').info('not a warning: not printed')\n"
+        "logging.getLogger('poelis_pipelines.fake_api.transport').warning('ours: %s', key)\n"
+        "logging.getLogger('users.app').warning('theirs: %s', key)\n"
+    )
+    environment = {**os.environ, settings.ENV_API_KEY: key}
+    command = [sys.executable, "-c", script]
+    done = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=120, check=True)
+
+    assert done.stderr.splitlines() == [f"ours: {fingerprint(key)}", f"theirs: {key}"]
