@@ -1,59 +1,38 @@
 """Secret hygiene by value: the text this package lets out (its log records, warnings, messages) is scrubbed.
 
-Scrubbing by value, not by field name, is what catches a key that some library formats into a message we
-never wrote. Every `PoelisClient` registers its key. A library lives in someone else's process (their Dagster
-project, their Airflow worker), so the scrubbing stays inside this package: its modules log through
-`get_logger`, and the records of any other logger under `poelis_pipelines` are scrubbed before they
-propagate to the handlers above it. Only the CLI, whose process is ours and where urllib3 or Dagster could
-print the key too, scrubs every record and warning of the process (`scrub_whole_process`).
+Scrubbing by value (`poelis_pipelines.redaction`, re-exported here), not by field name, is what catches a
+key that some library formats into a message we never wrote. Every `PoelisClient` registers its key. A
+library lives in someone else's process (their Dagster project, their Airflow worker), so the scrubbing
+stays inside this package: its modules log through `get_logger`, and the records of any other logger under
+`poelis_pipelines` are scrubbed before they propagate to the handlers above it. Only the CLI, whose process
+is ours and where urllib3 or Dagster could print the key too, scrubs every record and warning of the process
+(`scrub_whole_process`).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import traceback
 import warnings
 from collections.abc import Callable
 from typing import Any
 
-from poelis_pipelines import settings
+from poelis_pipelines.redaction import fingerprint, register_secret, scrub
 
-REDACTED = "***"
-_MIN_SECRET_LENGTH = 8  # shorter values would redact innocent words
-_BEARER = re.compile(r"(?i)\b(bearer)\s+[^\s'\",;]+")
-_KEY_SHAPED = re.compile(re.escape(settings.API_KEY_PREFIX) + r"[A-Za-z0-9_\-]{4,}")
+__all__ = [
+    "ScrubbedError",
+    "SecretScrubbingFilter",
+    "fingerprint",
+    "get_logger",
+    "register_secret",
+    "scrub",
+    "scrub_whole_process",
+    "without_secrets",
+]
+
 _PACKAGE = __name__.partition(".")[0]
-
 _lock = threading.Lock()
-_secrets: set[str] = set()
-
-
-def fingerprint(key: str) -> str:
-    """A name for a key that is safe to show: the public prefix and at most the last 4 characters."""
-    if len(key) < 16:
-        return REDACTED
-    prefix = settings.API_KEY_PREFIX if key.startswith(settings.API_KEY_PREFIX) else ""
-    return f"{prefix}…{key[-4:]}"
-
-
-def register_secret(value: str) -> None:
-    """Remember a value that must never appear in output; very short values are ignored."""
-    if len(value) >= _MIN_SECRET_LENGTH:
-        with _lock:
-            _secrets.add(value)
-
-
-def scrub(text: str) -> str:
-    """`text` with every registered secret, every key-shaped token and every `Bearer` credential masked."""
-    with _lock:
-        known = sorted(_secrets, key=len, reverse=True)
-    for secret in known:
-        if secret in text:
-            text = text.replace(secret, fingerprint(secret))
-    text = _BEARER.sub(rf"\1 {REDACTED}", text)
-    return _KEY_SHAPED.sub(lambda match: fingerprint(match.group(0)), text)
 
 
 class SecretScrubbingFilter(logging.Filter):

@@ -21,6 +21,7 @@ import pandas as pd
 from poelis_pipelines.normalize.errors import NormalizationError, UnknownPropertyTypeWarning
 from poelis_pipelines.normalize.property_values import typed_values
 from poelis_pipelines.normalize.values import convert, json_text, nulls, parse_datetimes
+from poelis_pipelines.redaction import scrub
 from poelis_pipelines.tables import EXTRA, TABLES, Column, Table
 
 _NO_FIELDS: dict[str, Any] = {}
@@ -211,8 +212,10 @@ def _add_typed_values(
             data[name] = convert(values, "text" if logical == "json" else logical)[0]
     if unknown_types:
         warnings.warn(
-            f"{endpoint}: kept {sum(unknown_types.values())} properties of unknown type "
-            f"{sorted(unknown_types)} with empty typed value columns",
+            scrub(
+                f"{endpoint}: kept {sum(unknown_types.values())} properties of unknown type "
+                f"{sorted(unknown_types)} with empty typed value columns"
+            ),
             UnknownPropertyTypeWarning,
             stacklevel=3,
         )
@@ -228,7 +231,7 @@ def _last_of_duplicate_ids(frame: pd.DataFrame, ids: Sequence[str], endpoint: st
         return frame
     duplicated = frame["id"].duplicated(keep="last")
     warnings.warn(
-        f"{endpoint}: {int(duplicated.sum())} records repeated an id; kept the last copy of each",
+        scrub(f"{endpoint}: {int(duplicated.sum())} records repeated an id; kept the last copy of each"),
         stacklevel=3,
     )
     return frame.loc[~duplicated].reset_index(drop=True)

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from poelis_pipelines import settings
-from poelis_pipelines.client import PoelisClient, fingerprint, get_logger
+from poelis_pipelines.client import PoelisClient, fingerprint, get_logger, register_secret
+from poelis_pipelines.normalize import NormalizationError, UnknownPropertyTypeWarning, normalize
 
 
 @pytest.fixture
@@ -106,3 +107,31 @@ def test_where_logging_is_not_configured_our_warnings_still_reach_stderr_scrubbe
     done = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=120, check=True)
 
     assert done.stderr.splitlines() == [f"ours: {fingerprint(key)}", f"theirs: {key}"]
+
+
+def test_our_warnings_are_scrubbed_when_made_not_when_printed() -> None:
+    """The process's `warnings.formatwarning` stays the user's: our warnings and errors are clean from the
+    start."""
+    secret = "a-registered-secret-value"
+    register_secret(secret)
+    records = [{"id": "p", "item_id": "i", "type": secret, "value": 1}] * 2
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        normalize("properties", records, endpoint=f"GET /x?token={secret}", product_id="p", workspace_id="w")
+    with pytest.raises(NormalizationError) as raised:
+        normalize("properties", records, endpoint=f"GET /x?token={secret}")
+
+    messages = [str(warning.message) for warning in caught] + [str(raised.value)]
+    assert [warning.category for warning in caught] == [UnknownPropertyTypeWarning, UserWarning]
+    assert all(secret not in message and fingerprint(secret) in message for message in messages)
+
+
+def test_normalize_scrubs_without_importing_the_http_client() -> None:
+    """The scrubber lives below the layers (`poelis_pipelines.redaction`): normalize may not import HTTP."""
+    script = "import sys, poelis_pipelines.normalize; print(sorted(sys.modules))"
+    command = [sys.executable, "-c", script]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+    modules = done.stdout.split("'")
+    assert "poelis_pipelines.redaction" in modules
+    assert not [name for name in modules if name.startswith(("poelis_pipelines.client", "urllib3"))]
