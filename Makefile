@@ -44,7 +44,7 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict poelis_pipelines/client poelis_pipelines/normalize poelis_pipelines/warehouse \
-		poelis_pipelines/tables.py poelis_pipelines/settings.py
+		poelis_pipelines/tables.py poelis_pipelines/settings.py poelis_pipelines/redaction.py
 	$(BIN)/mypy poelis_pipelines
 
 # The definitions must load with no secret in the environment (keys are read when a run starts).

@@ -97,9 +97,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     output = Output()
     try:
         interrupts.install()
-        from poelis_pipelines.client.secrets import install_log_scrubbing
+        from poelis_pipelines.client.secrets import scrub_whole_process
 
-        install_log_scrubbing()
+        scrub_whole_process()  # this process is ours: urllib3 or Dagster must not print the key either
         args = build_parser().parse_args(argv)
         output = Output(debug=args.debug)
         if args.command in ("sync", "demo"):

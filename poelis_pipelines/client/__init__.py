@@ -21,7 +21,15 @@ from .errors import (
 )
 from .fanout import ordered_fan_out
 from .ratelimit import RateLimiter
-from .secrets import fingerprint, install_log_scrubbing, register_secret, scrub
+from .secrets import (
+    ScrubbedError,
+    fingerprint,
+    get_logger,
+    register_secret,
+    scrub,
+    scrub_whole_process,
+    without_secrets,
+)
 from .stats import ClientStats, StatsSnapshot
 
 __all__ = [
@@ -38,13 +46,16 @@ __all__ = [
     "RateLimitedError",
     "RateLimiter",
     "RequestBudgetExhausted",
+    "ScrubbedError",
     "ServerError",
     "StatsSnapshot",
     "TransportError",
     "ValidationError",
     "fingerprint",
-    "install_log_scrubbing",
+    "get_logger",
     "ordered_fan_out",
     "register_secret",
     "scrub",
+    "scrub_whole_process",
+    "without_secrets",
 ]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import email.utils
 import json
-import logging
 import random
 import threading
 import time
@@ -40,11 +39,11 @@ from .errors import (
 )
 from .fanout import ordered_fan_out
 from .ratelimit import limiter_for
-from .secrets import fingerprint, install_log_scrubbing, register_secret, scrub
+from .secrets import fingerprint, get_logger, register_secret, scrub
 from .stats import ClientStats
 from .transport import Transport
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 Record = dict[str, Any]
 Key = TypeVar("Key")
@@ -95,7 +94,6 @@ class PoelisClient:
             raise ValueError(f"page_size must be between 1 and {settings.MAX_PAGE_SIZE}, not {page_size}")
         if max_attempts < 1 or max_concurrency < 1:
             raise ValueError("max_attempts and max_concurrency must be at least 1")
-        install_log_scrubbing()
         self._api_key = resolve_api_key(api_key)
         register_secret(self._api_key)
         self.base_url = resolve_base_url(base_url, allow_insecure_http=allow_insecure_http)

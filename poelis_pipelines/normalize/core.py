@@ -22,6 +22,7 @@ from poelis_pipelines.normalize.errors import NormalizationError, UnknownPropert
 from poelis_pipelines.normalize.property_values import typed_values
 from poelis_pipelines.normalize.units import si_columns
 from poelis_pipelines.normalize.values import convert, from_arrow, json_text, nulls, parse_datetimes
+from poelis_pipelines.redaction import scrub
 from poelis_pipelines.tables import EXTRA, TABLES, Column, Table
 
 _NO_FIELDS: dict[str, Any] = {}
@@ -215,8 +216,10 @@ def _add_typed_values(
     data["value_si"], data["si_unit"] = from_arrow(value_si, "double"), from_arrow(si_unit, "text")
     if unknown_types:
         warnings.warn(
-            f"{endpoint}: kept {sum(unknown_types.values())} properties of unknown type "
-            f"{sorted(unknown_types)} with empty typed value columns",
+            scrub(
+                f"{endpoint}: kept {sum(unknown_types.values())} properties of unknown type "
+                f"{sorted(unknown_types)} with empty typed value columns"
+            ),
             UnknownPropertyTypeWarning,
             stacklevel=3,
         )
@@ -232,7 +235,7 @@ def _last_of_duplicate_ids(frame: pd.DataFrame, ids: Sequence[str], endpoint: st
         return frame
     duplicated = frame["id"].duplicated(keep="last")
     warnings.warn(
-        f"{endpoint}: {int(duplicated.sum())} records repeated an id; kept the last copy of each",
+        scrub(f"{endpoint}: {int(duplicated.sum())} records repeated an id; kept the last copy of each"),
         stacklevel=3,
     )
     return frame.loc[~duplicated].reset_index(drop=True)

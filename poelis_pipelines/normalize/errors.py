@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from poelis_pipelines.redaction import scrub
+
 
 class NormalizationError(ValueError):
     """A record cannot be normalized (not an object, no id, bad table or lineage): never a silent drop."""
 
     def __init__(self, message: str, *, endpoint: str, position: int | None = None) -> None:
         where = endpoint if position is None else f"{endpoint} record #{position}"
-        super().__init__(f"{where}: {message}")
+        super().__init__(scrub(f"{where}: {message}"))
         self.endpoint = endpoint
         self.position = position
 

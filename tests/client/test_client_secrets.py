@@ -1,9 +1,13 @@
-"""The key never reaches a log record, a warning, an exception or a repr, whoever produced the text."""
+"""The key never reaches a log record, a warning, an exception or a repr: of this package anywhere, of anyone
+in the CLI's process (`scrub_whole_process`). That a client leaves its host's own records alone is
+`test_scrubbing_scope.py`."""
 
 from __future__ import annotations
 
 import logging
+import traceback
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,9 +18,10 @@ from poelis_pipelines.client import (
     ConfigurationError,
     PoelisClient,
     fingerprint,
-    install_log_scrubbing,
     register_secret,
     scrub,
+    scrub_whole_process,
+    without_secrets,
 )
 
 SECRET = settings.API_KEY_PREFIX + "s3cr3t-Value_" + "k" * 30
@@ -39,10 +44,25 @@ def test_fingerprint_keeps_the_prefix_and_at_most_four_characters() -> None:
     assert fingerprint("short") == "***"
 
 
-def test_log_records_of_any_logger_are_scrubbed(caplog: pytest.LogCaptureFixture) -> None:
+@pytest.fixture
+def cli_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """This process scrubbed as the CLI scrubs its own, then given back as it was: the other tests play a
+    user's process, which the package must leave alone."""
+    monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)
+    make_record = logging.getLogRecordFactory()
+    scrub_whole_process()
+    yield
+    logging.setLogRecordFactory(make_record)
+
+
+def test_the_cli_scrubs_the_records_of_any_logger_in_its_process(
+    cli_process: None, caplog: pytest.LogCaptureFixture
+) -> None:
     register_secret(SECRET)
-    install_log_scrubbing()
-    install_log_scrubbing()  # idempotent
+    make_record, format_warning = logging.getLogRecordFactory(), warnings.formatwarning
+    scrub_whole_process()  # idempotent: the hooks are not wrapped twice
+    assert logging.getLogRecordFactory() is make_record
+    assert warnings.formatwarning is format_warning
     third_party = logging.getLogger("some.library")
 
     third_party.debug("headers: %r", {"Authorization": f"Bearer {SECRET}"})
@@ -61,13 +81,30 @@ def test_log_records_of_any_logger_are_scrubbed(caplog: pytest.LogCaptureFixture
         assert SECRET not in logging.Formatter().format(record)
 
 
-def test_warnings_are_scrubbed() -> None:
+def test_the_cli_scrubs_every_warning_in_its_process(cli_process: None) -> None:
     register_secret(SECRET)
-    install_log_scrubbing()
 
     text = warnings.formatwarning(f"deprecated call with {SECRET}", UserWarning, "x.py", 1)
 
     assert SECRET not in text
+
+
+def test_an_exception_with_a_secret_anywhere_in_its_chain_gets_a_scrubbed_stand_in() -> None:
+    register_secret(SECRET)
+    harmless = ValueError("no secret here")
+    assert without_secrets(harmless) is harmless
+    try:
+        try:
+            raise KeyError(SECRET)
+        except KeyError as cause:
+            raise RuntimeError("request failed") from cause
+    except RuntimeError as error:
+        stand_in = without_secrets(error)
+
+    assert str(stand_in) == "RuntimeError: request failed"
+    text = "".join(traceback.format_exception(stand_in))
+    assert SECRET not in text
+    assert f"KeyError: '{fingerprint(SECRET)}'" in text
 
 
 def test_client_requests_log_no_key(

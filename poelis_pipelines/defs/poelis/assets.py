@@ -22,7 +22,7 @@ from poelis_pipelines.client import (
     ProtocolError,
     ValidationError,
 )
-from poelis_pipelines.client.secrets import scrub
+from poelis_pipelines.client.secrets import scrub, without_secrets
 from poelis_pipelines.defs.poelis.checks import check_results_for, check_specs_for
 from poelis_pipelines.defs.poelis.keys import SYNCED_TABLES, asset_key, workspace_partitions
 from poelis_pipelines.defs.poelis.metadata import materialization_metadata
@@ -80,9 +80,12 @@ def failures_explained(context: dg.AssetExecutionContext) -> Iterator[None]:
     except DATA_CONTRACT_ERRORS as error:
         raise _failure(error, "data", allow_retries=False) from None
     except Exception as error:
+        clean = without_secrets(error)  # Dagster records an exception's text as it is
         if context.run.tags.get(NO_STEP_RETRIES_TAG):
-            raise _failure(error, "transient", allow_retries=False) from error
-        raise
+            raise _failure(clean, "transient", allow_retries=False) from clean
+        if clean is error:
+            raise
+        raise clean from None
 
 
 def _failure(error: Exception, kind: str, *, allow_retries: bool) -> dg.Failure:

@@ -12,6 +12,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+from poelis_pipelines.client.secrets import scrub
 from poelis_pipelines.sync import LevelResult
 from poelis_pipelines.tables import TABLES
 from poelis_pipelines.warehouse import Warehouse
@@ -88,7 +89,7 @@ def load_metadata(
     """What a load did for one workspace (`figures` are that workspace's), or for the whole table."""
     scope = {} if workspace_id is None else {"workspace_id": workspace_id}
     metadata: dict[str, Any] = (
-        {} if workspace_id is None else {"workspace": workspace_label(warehouse, workspace_id)}
+        {} if workspace_id is None else {"workspace": scrub(workspace_label(warehouse, workspace_id))}
     )
     metadata.update(
         {
@@ -103,7 +104,7 @@ def load_metadata(
             "http_retries": dg.MetadataValue.json(figures.http.get("retries", {})),
             "http_429s": figures.http.get("rate_limited", 0),
             "seconds_waited": round(float(figures.http.get("seconds_waited", 0.0)), 3),
-            "preview": dg.MetadataValue.md(_markdown(readable_preview(warehouse, table, **scope))),
+            "preview": dg.MetadataValue.md(scrub(_markdown(readable_preview(warehouse, table, **scope)))),
         }
     )
     return metadata
