@@ -39,6 +39,9 @@ ENV_WAREHOUSE_URL = "POELIS_WAREHOUSE_URL"
 ENV_WAREHOUSE_SCHEMA = "POELIS_WAREHOUSE_SCHEMA"
 ENV_SYNC_CRON = "POELIS_SYNC_CRON"
 ENV_TEST_POSTGRES_URL = "POELIS_TEST_POSTGRES_URL"
+ENV_ALLOW_INSECURE_HTTP = "POELIS_ALLOW_INSECURE_HTTP"  # 1/true/yes: plain http to a non-loopback API host
+TRUE_WORDS = ("1", "true", "yes")  # what a yes/no environment variable accepts as yes (any case)
+FALSE_WORDS = ("", "0", "false", "no")
 
 # --- Warehouse ---
 DEFAULT_WAREHOUSE_URL = "duckdb:///data/warehouse.duckdb"
@@ -74,3 +77,7 @@ ENV_BACKOFF_SECONDS = "POELIS_BACKOFF_SECONDS"
 CLI_SYNC_TABLE_NAME = "(cli sync)"  # sync_runs.table_name of the row recording a whole CLI sync
 CLI_RESUME_WINDOW_HOURS = 24  # a CLI sync interrupted longer ago than this is not resumed
 SYNC_LOCK_SUFFIX = ".sync-lock"  # lock file beside a file warehouse (DuckDB, SQLite) while a CLI sync runs
+
+# --- CLI progress (a sync's output when it is not a terminal: cron, CI, a pipe) ---
+PROGRESS_LINE_SECONDS = 30.0  # one progress line this often
+ENV_PROGRESS_LINE_SECONDS = "POELIS_PROGRESS_LINE_SECONDS"  # overrides it (tests set it low)

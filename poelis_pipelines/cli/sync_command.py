@@ -3,20 +3,35 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import warnings
 from datetime import UTC, datetime
 
 from poelis_pipelines import settings
-from poelis_pipelines.cli.output import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, Output
+from poelis_pipelines.cli.output import (
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    EXIT_OK,
+    Output,
+    retry_budget_seconds,
+    retry_notices,
+)
 from poelis_pipelines.cli.progress import ProgressDisplay, format_summary
 from poelis_pipelines.cli.runner import Runner, SyncSummary, dagster_instance
 from poelis_pipelines.cli.sync_state import SyncLock, interrupted_sync, record_sync_end, record_sync_start
+from poelis_pipelines.cli.workspaces import resolve_workspace_arguments
 from poelis_pipelines.client import ConfigurationError, PoelisClient
 from poelis_pipelines.client.secrets import scrub
-from poelis_pipelines.defs.poelis.resources import WarehouseResource, number_from_environment
+from poelis_pipelines.defs.poelis.resources import (
+    WarehouseResource,
+    flag_from_environment,
+    number_from_environment,
+)
 from poelis_pipelines.normalize.errors import UnknownPropertyTypeWarning
+from poelis_pipelines.plan import plan_full_sync, quota_per_minute
 from poelis_pipelines.warehouse import Warehouse, WarehouseBusyError, WarehouseError
+from poelis_pipelines.warehouse.errors import WarehouseInUseError
 from poelis_pipelines.warehouse.inspection import live_ids
 
 
@@ -29,6 +44,21 @@ def apply_target_arguments(args: argparse.Namespace) -> None:
         os.environ[settings.ENV_WAREHOUSE_URL] = args.warehouse_url
     if getattr(args, "schema", None):
         os.environ[settings.ENV_WAREHOUSE_SCHEMA] = args.schema
+    if getattr(args, "allow_insecure_http", False):
+        os.environ[settings.ENV_ALLOW_INSECURE_HTTP] = "1"
+
+
+def client_from_environment() -> PoelisClient:
+    """A client configured as `PoelisResource` configures the assets' one (key, URL, plain-http opt-in)."""
+    return PoelisClient(allow_insecure_http=flag_from_environment(settings.ENV_ALLOW_INSECURE_HTTP))
+
+
+def retry_notices_for(output: Output, base_url: str) -> contextlib.AbstractContextManager[None]:
+    """Say at the first retry of each kind that the API is being retried, and for how long at most."""
+    attempts = int(number_from_environment(settings.ENV_MAX_ATTEMPTS, settings.DEFAULT_MAX_ATTEMPTS))
+    backoff = number_from_environment(settings.ENV_BACKOFF_SECONDS, settings.DEFAULT_BACKOFF_SECONDS)
+    budget = retry_budget_seconds(attempts, backoff, settings.DEFAULT_MAX_BACKOFF_SECONDS)
+    return retry_notices(output, base_url, budget)
 
 
 def warehouse_from_environment() -> Warehouse:
@@ -38,8 +68,10 @@ def warehouse_from_environment() -> Warehouse:
 
 
 def _warehouse_failure(output: Output, error: WarehouseError) -> int:
-    """A busy warehouse is worth a retry later (exit 1); any other warehouse problem is configuration (2)."""
-    exit_code = EXIT_FAILED if isinstance(error, WarehouseBusyError) else EXIT_CONFIG
+    """Another sync is worth a retry later (exit 1); a file another program holds open, or any other
+    warehouse problem, needs the operator (2)."""
+    another_sync = isinstance(error, WarehouseBusyError) and not isinstance(error, WarehouseInUseError)
+    exit_code = EXIT_FAILED if another_sync else EXIT_CONFIG
     return output.fail(error, exit_code, context="warehouse")
 
 
@@ -48,7 +80,7 @@ def check_client_configuration(output: Output) -> int | None:
     try:
         number_from_environment(settings.ENV_MAX_ATTEMPTS, settings.DEFAULT_MAX_ATTEMPTS)
         number_from_environment(settings.ENV_BACKOFF_SECONDS, settings.DEFAULT_BACKOFF_SECONDS)
-        PoelisClient().close()
+        client_from_environment().close()
     except ConfigurationError as error:
         return output.fail(error, EXIT_CONFIG)
     return None
@@ -79,6 +111,17 @@ def _interrupted_sync_key(output: Output, fresh: bool) -> str | None:
     return None
 
 
+def announce_plan(output: Output, display: ProgressDisplay, workspace_ids: list[str] | None) -> None:
+    """Say what the sync will do and how long the quota makes it take, from the warehouse's last state and
+    the rate limit the API advertised on the workspace listing (no request of its own)."""
+    with warehouse_from_environment() as warehouse:
+        plan = plan_full_sync(warehouse, workspace_ids)
+    with client_from_environment() as client:  # shares the limiter that saw the listing's headers
+        display.requests_per_minute = quota_per_minute(client.advertised_rate_limit)
+    display.estimated_requests = plan.requests
+    output.line(plan.describe(display.requests_per_minute))
+
+
 def _run_assets(runner: Runner, args: argparse.Namespace, output: Output) -> SyncSummary:
     """Run the assets; properties of a type this version does not know are kept, and said so on stderr."""
 
@@ -86,12 +129,17 @@ def _run_assets(runner: Runner, args: argparse.Namespace, output: Output) -> Syn
         with warehouse_from_environment() as warehouse:
             return live_ids(warehouse, "workspaces")
 
+    only = getattr(args, "workspaces", None)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UnknownPropertyTypeWarning)
         with ProgressDisplay(output) as display:
-            summary = runner.sync(
-                live_workspace_ids, only=getattr(args, "workspaces", None), on_step=display.step
-            )
+
+            def on_step(label: str) -> None:
+                if display.requests_per_minute is None:  # the first step: the workspace list is fresh
+                    announce_plan(output, display, only)
+                display.step(label)
+
+            summary = runner.sync(live_workspace_ids, only=only, on_step=on_step)
     unknown_types = [
         warning for warning in caught if issubclass(warning.category, UnknownPropertyTypeWarning)
     ]
@@ -107,6 +155,9 @@ def _sync_under_lock(args: argparse.Namespace, output: Output) -> tuple[int, Syn
     exit_code = check_warehouse(output)
     if exit_code is not None:
         return exit_code, None
+    if getattr(args, "workspaces", None):
+        with warehouse_from_environment() as warehouse:
+            args.workspaces = resolve_workspace_arguments(args.workspaces, warehouse, client_from_environment)
     resumed_key = _interrupted_sync_key(output, fresh=getattr(args, "fresh", False))
     runner = Runner(dagster_instance(), resumed_key, debug=output.debug)
     sync_key = runner.summary.sync_key
@@ -121,7 +172,8 @@ def _sync_under_lock(args: argparse.Namespace, output: Output) -> tuple[int, Syn
             succeeded=summary.succeeded,
             error=scrub(f"{first_failure.label}: {first_failure.message}") if first_failure else None,
         )
-    output.line(format_summary(summary))
+    if summary.tables or not runner.configuration_failed():  # a refused key: its one error line only
+        output.line(format_summary(summary))
     for failure in summary.failures:
         output.error(f"{failure.label}: {failure.message}")
     if runner.configuration_failed():
@@ -135,10 +187,12 @@ def run_sync(args: argparse.Namespace, output: Output) -> tuple[int, SyncSummary
     exit_code = check_client_configuration(output)
     if exit_code is not None:
         return exit_code, None
+    with client_from_environment() as client:
+        base_url = client.base_url
     try:
         with warehouse_from_environment() as warehouse:  # validates the URL and the schema name
             lock = SyncLock(WarehouseResource().resolved_url(), warehouse.schema)
-        with lock:
+        with lock, retry_notices_for(output, base_url):
             return _sync_under_lock(args, output)
     except WarehouseError as error:
         return _warehouse_failure(output, error), None

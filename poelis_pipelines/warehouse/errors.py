@@ -23,5 +23,9 @@ class WarehouseBusyError(WarehouseError):
     """Another process holds the warehouse for writing (DuckDB allows one writer per file); retry later."""
 
 
+class WarehouseInUseError(WarehouseBusyError):
+    """Another process has the DuckDB file open (a notebook, a read-only query): it must close it first."""
+
+
 class BatchError(WarehouseError):
     """A batch does not match its table (columns, scope, duplicate keys); nothing was written."""
