@@ -14,7 +14,7 @@ from poelis_pipelines import settings
 from poelis_pipelines.cli.output import Output, fixed_width
 from poelis_pipelines.cli.runner import SUMMARY_FIELDS, SyncSummary
 from poelis_pipelines.defs.poelis.resources import number_from_environment
-from poelis_pipelines.plan import describe_minutes
+from poelis_pipelines.plan import SyncPlan, describe_minutes
 from poelis_pipelines.sync import PROGRESS
 
 REFRESH_SECONDS = 0.25
@@ -27,7 +27,7 @@ def _requests_so_far() -> int:
 
 
 def _progress_table(eta: str) -> Table:
-    table = Table(title="poelis sync", expand=False)
+    table = Table(title=f"poelis sync  ·  ETA {eta}", expand=False)
     for header in ("level", "scopes done", "records"):
         table.add_column(header, justify="right" if header != "level" else "left")
     levels = PROGRESS.snapshot()
@@ -40,7 +40,7 @@ def _progress_table(eta: str) -> Table:
         figures = stats.as_dict()
         table.caption = (
             f"requests {figures['requests']}  ·  429s {figures['rate_limited']}  ·  "
-            f"waited for the rate limit {figures['seconds_waited']:.1f}s  ·  ETA {eta}"
+            f"waited for the rate limit {figures['seconds_waited']:.1f}s"
         )
     return table
 
@@ -54,18 +54,17 @@ class ProgressDisplay:
         self.line_seconds = line_seconds or number_from_environment(
             settings.ENV_PROGRESS_LINE_SECONDS, settings.PROGRESS_LINE_SECONDS
         )
-        self.estimated_requests: int | None = None
-        """A full sync's requests (`poelis_pipelines.plan`), when known; the ETA counts down from it."""
-        self.requests_per_minute: float | None = None
-        """The key's quota; the ETA never assumes faster than it."""
-        self._started = time.monotonic()
+        self.plan: SyncPlan | None = None
+        """What the sync will cost, once said (`follow`); the ETA counts down from its requests."""
+        self._items_listed_estimate: int | None = None
+        self._paced_since = time.monotonic()
         self._live: Live | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def __enter__(self) -> ProgressDisplay:
         PROGRESS.reset()
-        self._started = time.monotonic()
+        self._paced_since = time.monotonic()
         if self.output.interactive:
             self._live = Live(_progress_table(self.eta()), console=Console(), auto_refresh=False)
             self._live.start()
@@ -85,24 +84,24 @@ class ProgressDisplay:
             self.output.line(self.progress_line())
 
     def _estimate(self, levels: dict[str, dict[str, int]], requests: int) -> int | None:
-        """The plan's estimate; on a first sync, once every item is listed: one request per item to come."""
-        if self.estimated_requests is None:
+        """The plan's requests; on a first sync, once every item is listed: one request per item to come."""
+        if self.plan is not None and self.plan.requests is not None:
+            return self.plan.requests
+        if self._items_listed_estimate is None:
             items = levels.get("items")
             if items and items["total"] and items["done"] == items["total"]:
-                self.estimated_requests = requests + items["records"]
-        return self.estimated_requests
+                self._items_listed_estimate = requests + items["records"]
+        return self._items_listed_estimate
 
     def eta(self) -> str:
+        """The requests still to make at the pace so far (under a quota, the quota's pace after its burst)."""
         levels = PROGRESS.snapshot()
         requests = _requests_so_far()
         total = self._estimate(levels, requests)
-        elapsed_minutes = (time.monotonic() - self._started) / 60.0
+        elapsed_minutes = (time.monotonic() - self._paced_since) / 60.0
         if total is None or requests == 0 or elapsed_minutes <= 0:
             return "unknown"
-        rate = requests / elapsed_minutes
-        if self.requests_per_minute:
-            rate = min(rate, self.requests_per_minute)
-        return describe_minutes(max(total - requests, 0) / rate)
+        return describe_minutes(max(total - requests, 0) / (requests / elapsed_minutes))
 
     def progress_line(self) -> str:
         """Where the sync is: the level in progress, its scopes and records, requests so far and the ETA."""
@@ -116,6 +115,11 @@ class ProgressDisplay:
             f"progress: {current[-1]} {values['done']:,}/{values['total']:,} scopes, {values['records']:,} "
             f"records, {requests}, ETA {self.eta()}"
         )
+
+    def follow(self, plan: SyncPlan) -> None:
+        """Count down from `plan` from now on: the run it precedes makes its requests with a new client."""
+        self.plan = plan
+        self._paced_since = time.monotonic()
 
     def step(self, label: str) -> None:
         if self._live is None:
