@@ -148,6 +148,20 @@ def test_bad_arguments_are_one_line_and_exit_code_2(
     assert "--help" in line
 
 
+@pytest.mark.parametrize(
+    "arguments",
+    [("--rate-limit", "0"), ("--port", "99999"), ("--host", "192.0.2.1")],
+    ids=["rate-limit", "port", "host"],
+)
+def test_fake_api_refuses_bad_values_in_one_line_with_exit_code_2(
+    env: dict[str, str], tmp_path: Path, arguments: tuple[str, ...]
+) -> None:
+    result = run_cli("fake-api", *arguments, env=env, cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert [line for line in result.stderr.splitlines() if line.strip()] == [result.stderr.strip()]
+    assert result.stdout == ""
+
+
 # --- workspaces --------------------------------------------------------------------------------------------
 
 
