@@ -85,7 +85,11 @@ def plan_full_sync(warehouse: Warehouse, workspace_ids: Sequence[str] | None = N
         workspaces = _live(warehouse, "workspaces", "id")["id"].astype(str)
         products = _live(warehouse, "products", "id, workspace_id").astype(str)
         items = _live(warehouse, "items", "id, product_id").astype(str)
-        properties = _live(warehouse, "properties", "item_id").astype(str)
+        crowded = warehouse.query(  # only items with a full page of properties cost more than one request
+            "SELECT item_id, COUNT(*) AS n FROM {{schema}}.properties "
+            f"WHERE {REMOVED_AT} IS NULL GROUP BY item_id HAVING COUNT(*) >= :page",
+            {"page": settings.MAX_PAGE_SIZE},
+        )
         listed_workspaces = _listed_scopes(warehouse, "products")
         listed_products = _listed_scopes(warehouse, "items")
     targets = list(workspace_ids) if workspace_ids else list(workspaces)
@@ -93,20 +97,21 @@ def plan_full_sync(warehouse: Warehouse, workspace_ids: Sequence[str] | None = N
     items = items[items["product_id"].isin(products["id"])]
     products_per_workspace = products["workspace_id"].value_counts()
     items_per_product = items["product_id"].value_counts()
-    properties_per_item = properties["item_id"].value_counts()
-    property_pages = [pages(int(properties_per_item.get(item, 0))) for item in items["id"]]
+    crowded = crowded[crowded["item_id"].astype(str).isin(items["id"])]
+    extra_property_pages = sum(pages(int(count)) - 1 for count in crowded["n"])
     requests = (
         pages(len(workspaces))
         + sum(pages(int(products_per_workspace.get(workspace, 0))) for workspace in targets)
         + sum(pages(int(items_per_product.get(product, 0))) for product in products["id"])
-        + sum(property_pages)
+        + len(items)
+        + extra_property_pages
     )
     known = set(targets) <= listed_workspaces and set(products["id"]) <= listed_products
     return SyncPlan(
         workspaces=len(targets),
         products=len(products),
         items=len(items),
-        items_with_many_properties=sum(1 for count in property_pages if count > 1),
+        items_with_many_properties=len(crowded),
         requests=requests if known else None,
     )
 
