@@ -41,8 +41,9 @@ class SyncPlan:
         rate = f"{requests_per_minute:g} requests/min"
         minutes = self.minutes_at(requests_per_minute)
         if minutes is None:
+            synced_before = "first sync" if self.items == 0 else "a sync with scopes never listed before"
             return (
-                f"first sync of {self.workspaces:,} workspace(s): its size is unknown until items are "
+                f"{synced_before} of {self.workspaces:,} workspace(s): its size is unknown until items are "
                 f"listed; a full sync costs about one request per item (at {rate}: "
                 f"{requests_per_minute:g} items a minute)"
             )

@@ -135,6 +135,8 @@ class ProgressDisplay:
         if self._thread is not None:
             self._thread.join()
         if self._live is not None:
+            # A sync refused before any scope (a revoked key) leaves its one error line, not an empty table.
+            self._live.transient = not any(level["done"] for level in PROGRESS.snapshot().values())
             self._live.update(_progress_table(self.eta()), refresh=True)
             self._live.stop()
 
