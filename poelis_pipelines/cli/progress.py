@@ -26,6 +26,12 @@ def _requests_so_far() -> int:
     return int(stats.as_dict()["requests"]) if stats is not None else 0
 
 
+def _has_waited() -> bool:
+    """Whether the client has waited (for the quota's window, or between retries): the burst is spent."""
+    stats = PROGRESS.client_stats
+    return stats is not None and float(stats.as_dict()["seconds_waited"]) > 0
+
+
 def _progress_table(eta: str) -> Table:
     table = Table(title=f"poelis sync  ·  ETA {eta}", expand=False)
     for header in ("level", "scopes done", "records"):
@@ -56,6 +62,8 @@ class ProgressDisplay:
         )
         self.plan: SyncPlan | None = None
         """What the sync will cost, once said (`follow`); the ETA counts down from its requests."""
+        self.requests_per_minute: float | None = None
+        """The key's quota: once the sync has waited for it, the ETA assumes no faster pace."""
         self._items_listed_estimate: int | None = None
         self._paced_since = time.monotonic()
         self._live: Live | None = None
@@ -94,14 +102,18 @@ class ProgressDisplay:
         return self._items_listed_estimate
 
     def eta(self) -> str:
-        """The requests still to make at the pace so far (under a quota, the quota's pace after its burst)."""
+        """The requests still to make at the pace so far; once the quota made the sync wait, at most the
+        quota's pace (the burst at the start is faster)."""
         levels = PROGRESS.snapshot()
         requests = _requests_so_far()
         total = self._estimate(levels, requests)
         elapsed_minutes = (time.monotonic() - self._paced_since) / 60.0
         if total is None or requests == 0 or elapsed_minutes <= 0:
             return "unknown"
-        return describe_minutes(max(total - requests, 0) / (requests / elapsed_minutes))
+        pace = requests / elapsed_minutes
+        if self.requests_per_minute and _has_waited():
+            pace = min(pace, self.requests_per_minute)
+        return describe_minutes(max(total - requests, 0) / pace)
 
     def progress_line(self) -> str:
         """Where the sync is: the level in progress, its scopes and records, requests so far and the ETA."""
@@ -116,9 +128,10 @@ class ProgressDisplay:
             f"records, {requests}, ETA {self.eta()}"
         )
 
-    def follow(self, plan: SyncPlan) -> None:
+    def follow(self, plan: SyncPlan, requests_per_minute: float) -> None:
         """Count down from `plan` from now on: the run it precedes makes its requests with a new client."""
         self.plan = plan
+        self.requests_per_minute = requests_per_minute
         self._paced_since = time.monotonic()
 
     def step(self, label: str) -> None:

@@ -29,7 +29,7 @@ from poelis_pipelines.defs.poelis.resources import (
     number_from_environment,
 )
 from poelis_pipelines.normalize.errors import UnknownPropertyTypeWarning
-from poelis_pipelines.plan import SyncPlan, plan_full_sync, quota_per_minute
+from poelis_pipelines.plan import plan_full_sync, quota_per_minute
 from poelis_pipelines.warehouse import Warehouse, WarehouseBusyError, WarehouseError
 from poelis_pipelines.warehouse.errors import WarehouseInUseError
 from poelis_pipelines.warehouse.inspection import live_ids
@@ -111,14 +111,15 @@ def _interrupted_sync_key(output: Output, fresh: bool) -> str | None:
     return None
 
 
-def announce_plan(output: Output, workspace_ids: list[str] | None) -> SyncPlan:
+def announce_plan(output: Output, display: ProgressDisplay, workspace_ids: list[str] | None) -> None:
     """Say what the sync will do and how long the quota makes it take, from the warehouse's last state and
     the rate limit the API advertised on the workspace listing (no request of its own)."""
     with warehouse_from_environment() as warehouse:
         plan = plan_full_sync(warehouse, workspace_ids)
     with client_from_environment() as client:  # shares the limiter that saw the listing's headers
-        output.line(plan.describe(quota_per_minute(client.advertised_rate_limit)))
-    return plan
+        requests_per_minute = quota_per_minute(client.advertised_rate_limit)
+    output.line(plan.describe(requests_per_minute))
+    display.follow(plan, requests_per_minute)
 
 
 def _run_assets(runner: Runner, args: argparse.Namespace, output: Output) -> SyncSummary:
@@ -135,7 +136,7 @@ def _run_assets(runner: Runner, args: argparse.Namespace, output: Output) -> Syn
 
             def on_step(label: str) -> None:
                 if display.plan is None:  # the first step: the workspace list is fresh
-                    display.follow(announce_plan(output, only))
+                    announce_plan(output, display, only)
                 display.step(label)
 
             summary = runner.sync(live_workspace_ids, only=only, on_step=on_step)
