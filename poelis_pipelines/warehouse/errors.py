@@ -20,7 +20,7 @@ class WarehouseReadOnlyError(WarehouseUnavailableError):
 
 
 class WarehouseBusyError(WarehouseError):
-    """Another process holds the warehouse for writing (DuckDB allows one writer per file); retry later."""
+    """The warehouse is taken: another sync holds it (retry later), or another process has the file open."""
 
 
 class WarehouseInUseError(WarehouseBusyError):
