@@ -22,6 +22,7 @@ EXIT_CONFIG = 2
 
 _OS_REASON = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
 # The client's INFO record of a retry (already formatted: records are scrubbed, so their args are gone).
+_UNREACHABLE_CAUSES = ("connection", "timeout")  # the client's retry causes that mean "cannot reach"
 _RETRY_RECORD = re.compile(r"Retrying after (\S+) \(attempt \d+ of \d+\) in [\d.]+ s: (.*)", re.DOTALL)
 
 
@@ -75,10 +76,11 @@ def retry_budget_seconds(max_attempts: int, backoff_seconds: float, max_backoff_
 
 
 class RetryNotice(logging.Handler):
-    """One warning line on the first retry of each kind (connection, timeout, 5xx, 429, invalid JSON).
+    """One warning line at the first retry of each way of not reaching the API (connection, timeout).
 
     The client retries quietly (it logs each retry at INFO); without this, an unreachable API is tens of
-    seconds of silence before the error.
+    seconds of silence before the error. An API that answers badly (5xx, 429, a broken body) is left to its
+    one error line, should the retries not mend it.
     """
 
     def __init__(self, output: Output, base_url: str, retry_seconds: float) -> None:
@@ -94,6 +96,8 @@ class RetryNotice(logging.Handler):
         if retry is None:
             return
         cause, error = retry.group(1), retry.group(2)
+        if cause not in _UNREACHABLE_CAUSES:
+            return
         with self._told_lock:
             if cause in self._told:
                 return
@@ -104,7 +108,7 @@ class RetryNotice(logging.Handler):
             why = reason.group(1).strip().lower() if reason else "the connection broke"
             self._output.warning(f"cannot reach {self._base_url} ({why}); {retrying}")
         else:
-            self._output.warning(f"{error.strip().splitlines()[0].rstrip('.')}; {retrying}")
+            self._output.warning(f"no answer from {self._base_url} ({error.strip().rstrip('.')}); {retrying}")
 
 
 @contextmanager
