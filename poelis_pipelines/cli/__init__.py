@@ -72,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         dest="workspaces",
         metavar="ID",
-        help="sync only this workspace id (repeatable; default: every workspace the key can see)",
+        help="sync only this workspace, by id or readable id (repeatable; default: every workspace the key "
+        "can see; `poelis-pipelines workspaces` lists them)",
     )
     sync_parser.add_argument(
         "--fresh", action="store_true", help="do not resume an interrupted sync; fetch everything again"
