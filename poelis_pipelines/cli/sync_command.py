@@ -97,11 +97,14 @@ def check_warehouse(output: Output) -> int | None:
 
 
 def _interrupted_sync_key(output: Output, fresh: bool) -> str | None:
-    """The latest interrupted CLI sync of the last day, to resume unless `--fresh`; said in one line."""
+    """The latest interrupted CLI sync of the last day, to resume unless `--fresh`; said in one line.
+
+    One that committed nothing (refused at its start: a bad key, an unreachable API) leaves nothing to skip.
+    """
     if not fresh:
         with warehouse_from_environment() as warehouse:
             interrupted = interrupted_sync(warehouse, datetime.now(UTC))
-        if interrupted is not None:
+        if interrupted is not None and interrupted.committed_scopes > 0:
             output.line(
                 f"resuming sync {interrupted.sync_key} (started {interrupted.started_at:%Y-%m-%d %H:%M} UTC, "
                 f"interrupted): {interrupted.committed_scopes} scope(s) already committed are not fetched "
