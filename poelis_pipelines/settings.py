@@ -44,6 +44,9 @@ ENV_WAREHOUSE_URL = "POELIS_WAREHOUSE_URL"
 ENV_WAREHOUSE_SCHEMA = "POELIS_WAREHOUSE_SCHEMA"
 ENV_SYNC_CRON = "POELIS_SYNC_CRON"
 ENV_TEST_POSTGRES_URL = "POELIS_TEST_POSTGRES_URL"
+ENV_ALLOW_INSECURE_HTTP = "POELIS_ALLOW_INSECURE_HTTP"  # 1/true/yes: plain http to a non-loopback API host
+TRUE_WORDS = ("1", "true", "yes")  # what a yes/no environment variable accepts as yes (any case)
+FALSE_WORDS = ("", "0", "false", "no")
 
 # --- Warehouse ---
 DEFAULT_WAREHOUSE_URL = "duckdb:///data/warehouse.duckdb"
@@ -90,3 +93,7 @@ DEMO_DIR = "data/demo"
 DEMO_WAREHOUSE_FILE = "warehouse.duckdb"
 DEMO_DAGSTER_HOME = "dagster_home"
 ENV_DEMO_MODE = "POELIS_DEMO_MODE"  # the sentence the UI shows while `dev` serves the fake API (unset: real)
+
+# --- CLI progress (a sync's output when it is not a terminal: cron, CI, a pipe) ---
+PROGRESS_LINE_SECONDS = 30.0  # one progress line this often
+ENV_PROGRESS_LINE_SECONDS = "POELIS_PROGRESS_LINE_SECONDS"  # overrides it (tests set it low)

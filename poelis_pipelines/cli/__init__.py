@@ -1,4 +1,4 @@
-"""`poelis-pipelines`: sync, demo, dev, doctor, query and fake-api from the command line.
+"""`poelis-pipelines`: sync, demo, dev, doctor, query, workspaces and fake-api from the command line.
 
 Exit codes: 0 success, 1 the sync failed, 2 bad configuration or input, 128 + the signal's number when Ctrl-C
 (130) or SIGTERM (143) stopped it. Errors are one clear line (the full traceback only with `--debug`) and
@@ -11,10 +11,34 @@ import argparse
 import gc
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from poelis_pipelines import __version__, settings
 from poelis_pipelines.cli import interrupts
 from poelis_pipelines.cli.output import EXIT_CONFIG, Output
+
+
+class _OneLineErrors(argparse.ArgumentParser):
+    """Bad arguments get one line and exit code 2, like every other bad input (argparse prints its usage)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_CONFIG, f"error: {message} (see {self.prog} --help)\n")
+
+
+def _add_debug_argument(parser: argparse.ArgumentParser, *, default: object) -> None:
+    """`--debug` before or after the command: the command's copy only overrides when given."""
+    parser.add_argument(
+        "--debug", action="store_true", default=default, help="show full tracebacks on errors"
+    )
+
+
+def _add_insecure_http_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        help=f"allow plain http to a non-loopback API host behind a TLS-terminating proxy "
+        f"(or ${settings.ENV_ALLOW_INSECURE_HTTP}=1)",
+    )
 
 
 def _add_target_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,13 +56,14 @@ def _add_target_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from poelis_pipelines.fake_api import cli as fake_api_cli
+    from poelis_pipelines.fake_api.dataset import SCALES
 
-    parser = argparse.ArgumentParser(
+    parser = _OneLineErrors(
         prog="poelis-pipelines",
         description="Copy a Poelis organization into your SQL warehouse, through Dagster.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    _add_debug_argument(parser, default=False)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sync_parser = commands.add_parser("sync", help="sync workspaces, products, items and properties")
@@ -47,23 +72,32 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         dest="workspaces",
         metavar="ID",
-        help="sync only this workspace id (repeatable; default: every workspace the key can see)",
+        help="sync only this workspace, by id or readable id (repeatable; default: every workspace the key "
+        "can see; `poelis-pipelines workspaces` lists them)",
     )
     sync_parser.add_argument(
         "--fresh", action="store_true", help="do not resume an interrupted sync; fetch everything again"
     )
     _add_target_arguments(sync_parser)
+    _add_insecure_http_argument(sync_parser)
 
     demo_parser = commands.add_parser(
         "demo", help=f"sync the bundled fake API into its own DuckDB file under {settings.DEMO_DIR}/"
     )
     demo_parser.add_argument(
-        "--scale", default="small", help="size of the fake organization (default: small)"
+        "--scale",
+        default="small",
+        choices=list(SCALES),
+        help="size of the fake organization (default: small)",
     )
     demo_parser.add_argument("--seed", type=int, default=0, help="seed of the fake organization")
 
     doctor_parser = commands.add_parser("doctor", help="check the key, the API and the warehouse")
     _add_target_arguments(doctor_parser)
+    _add_insecure_http_argument(doctor_parser)
+
+    workspaces_parser = commands.add_parser("workspaces", help="list the workspaces the key can see")
+    _add_insecure_http_argument(workspaces_parser)
 
     query_parser = commands.add_parser("query", help="run an example query of sql/queries (none: list them)")
     query_parser.add_argument(
@@ -77,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     fake_parser = commands.add_parser("fake-api", help="serve the bundled fake Poelis API on loopback")
     fake_api_cli.add_arguments(fake_parser)
+    for command_parser in commands.choices.values():
+        _add_debug_argument(command_parser, default=argparse.SUPPRESS)
     return parser
 
 
@@ -120,6 +156,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from poelis_pipelines.cli.query import run_query
 
             return run_query(args, output)
+        if args.command == "workspaces":
+            from poelis_pipelines.cli.workspaces import run_workspaces
+
+            return run_workspaces(args, output)
         from poelis_pipelines.fake_api import cli as fake_api_cli
 
         return fake_api_cli.run(args)

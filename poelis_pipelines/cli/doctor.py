@@ -6,8 +6,13 @@ import argparse
 
 from poelis_pipelines import settings
 from poelis_pipelines.cli.output import EXIT_CONFIG, EXIT_OK, Output
-from poelis_pipelines.cli.sync_command import apply_target_arguments, warehouse_from_environment
-from poelis_pipelines.client import AuthenticationError, ConfigurationError, PoelisClient, PoelisError
+from poelis_pipelines.cli.sync_command import (
+    apply_target_arguments,
+    client_from_environment,
+    retry_notices_for,
+    warehouse_from_environment,
+)
+from poelis_pipelines.client import AuthenticationError, ConfigurationError, PoelisError
 from poelis_pipelines.client.secrets import scrub
 from poelis_pipelines.warehouse import WarehouseError
 
@@ -22,12 +27,12 @@ def run_doctor(args: argparse.Namespace, output: Output) -> int:
         output.line(f"{'ok  ' if ok else 'FAIL'}  {what}: {scrub(detail)}")
 
     try:
-        client = PoelisClient()
+        client = client_from_environment()
     except ConfigurationError as error:
         report(False, "API key and URL", str(error))
         client = None
     if client is not None:
-        with client:
+        with client, retry_notices_for(output, client.base_url):
             report(True, "API key and URL", f"key {client.key_fingerprint} for {client.base_url}")
             try:
                 first = next(iter(client.iter_workspaces()), None)

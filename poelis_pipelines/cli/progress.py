@@ -1,25 +1,40 @@
-"""Live progress on a terminal (scopes done, requests, rate-limit waits); plain lines elsewhere."""
+"""Live progress on a terminal (scopes done, requests, rate-limit waits); a line at intervals elsewhere."""
 
 from __future__ import annotations
 
 import threading
+import time
 from types import TracebackType
 
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from poelis_pipelines import settings
 from poelis_pipelines.cli import interrupts
-from poelis_pipelines.cli.output import Output
+from poelis_pipelines.cli.output import Output, fixed_width
 from poelis_pipelines.cli.runner import SUMMARY_FIELDS, SyncSummary
+from poelis_pipelines.defs.poelis.resources import number_from_environment
+from poelis_pipelines.plan import SyncPlan, describe_minutes
 from poelis_pipelines.sync import PROGRESS, STOP
 
 REFRESH_SECONDS = 0.25
 LEVEL_ORDER = ("workspaces", "products", "items", "properties")
 
 
-def _progress_table() -> Table:
-    table = Table(title="poelis sync", expand=False)
+def _requests_so_far() -> int:
+    stats = PROGRESS.client_stats
+    return int(stats.as_dict()["requests"]) if stats is not None else 0
+
+
+def _has_waited() -> bool:
+    """Whether the client has waited (for the quota's window, or between retries): the burst is spent."""
+    stats = PROGRESS.client_stats
+    return stats is not None and float(stats.as_dict()["seconds_waited"]) > 0
+
+
+def _progress_table(eta: str) -> Table:
+    table = Table(title=f"poelis sync  ·  ETA {eta}", expand=False)
     for header in ("level", "scopes done", "records"):
         table.add_column(header, justify="right" if header != "level" else "left")
     levels = PROGRESS.snapshot()
@@ -41,27 +56,87 @@ def _progress_table() -> Table:
 
 
 class ProgressDisplay:
-    """A rich live table when stdout is a terminal; one line per step otherwise."""
+    """A rich live table when stdout is a terminal; elsewhere (cron, CI, a pipe) a line per step and one
+    progress line every `line_seconds`, so a sync paced by the quota never looks hung."""
 
-    def __init__(self, output: Output) -> None:
+    def __init__(self, output: Output, line_seconds: float | None = None) -> None:
         self.output = output
+        self.line_seconds = line_seconds or number_from_environment(
+            settings.ENV_PROGRESS_LINE_SECONDS, settings.PROGRESS_LINE_SECONDS
+        )
+        self.plan: SyncPlan | None = None
+        """What the sync will cost, once said (`follow`); the ETA counts down from its requests."""
+        self.requests_per_minute: float | None = None
+        """The key's quota: once the sync has waited for it, the ETA assumes no faster pace."""
+        self._items_listed_estimate: int | None = None
+        self._paced_since = time.monotonic()
         self._live: Live | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def __enter__(self) -> ProgressDisplay:
         PROGRESS.reset()
+        self._paced_since = time.monotonic()
         if self.output.interactive:
-            self._live = Live(_progress_table(), console=Console(), auto_refresh=False)
+            self._live = Live(_progress_table(self.eta()), console=Console(), auto_refresh=False)
             self._live.start()
             self._thread = threading.Thread(target=self._refresh, name="poelis-progress", daemon=True)
-            self._thread.start()
+        else:
+            self._thread = threading.Thread(target=self._print_lines, name="poelis-progress", daemon=True)
+        self._thread.start()
         return self
 
     def _refresh(self) -> None:
         while not self._stop.wait(REFRESH_SECONDS):
             if self._live is not None:
-                self._live.update(_progress_table(), refresh=True)
+                self._live.update(_progress_table(self.eta()), refresh=True)
+
+    def _print_lines(self) -> None:
+        while not self._stop.wait(self.line_seconds):
+            self.output.line(self.progress_line())
+
+    def _estimate(self, levels: dict[str, dict[str, int]], requests: int) -> int | None:
+        """The plan's requests; on a first sync, once every item is listed: one request per item to come."""
+        if self.plan is not None and self.plan.requests is not None:
+            return self.plan.requests
+        if self._items_listed_estimate is None:
+            items = levels.get("items")
+            if items and items["total"] and items["done"] == items["total"]:
+                self._items_listed_estimate = requests + items["records"]
+        return self._items_listed_estimate
+
+    def eta(self) -> str:
+        """The requests still to make at the pace so far; once the quota made the sync wait, at most the
+        quota's pace (the burst at the start is faster)."""
+        levels = PROGRESS.snapshot()
+        requests = _requests_so_far()
+        total = self._estimate(levels, requests)
+        elapsed_minutes = (time.monotonic() - self._paced_since) / 60.0
+        if total is None or requests == 0 or elapsed_minutes <= 0:
+            return "unknown"
+        pace = requests / elapsed_minutes
+        if self.requests_per_minute and _has_waited():
+            pace = min(pace, self.requests_per_minute)
+        return describe_minutes(max(total - requests, 0) / pace)
+
+    def progress_line(self) -> str:
+        """Where the sync is: the level in progress, its scopes and records, requests so far and the ETA."""
+        levels = PROGRESS.snapshot()
+        current = [level for level in LEVEL_ORDER if level in levels]
+        requests = f"{_requests_so_far():,} requests"
+        if not current:
+            return f"progress: starting, {requests}"
+        values = levels[current[-1]]
+        return (
+            f"progress: {current[-1]} {values['done']:,}/{values['total']:,} scopes, {values['records']:,} "
+            f"records, {requests}, ETA {self.eta()}"
+        )
+
+    def follow(self, plan: SyncPlan, requests_per_minute: float) -> None:
+        """Count down from `plan` from now on: the run it precedes makes its requests with a new client."""
+        self.plan = plan
+        self.requests_per_minute = requests_per_minute
+        self._paced_since = time.monotonic()
 
     def step(self, label: str) -> None:
         if self._live is None:
@@ -77,24 +152,26 @@ class ProgressDisplay:
         if self._thread is not None:
             self._thread.join()
         if self._live is not None:
-            self._live.update(_progress_table(), refresh=True)
+            # A sync refused before any scope (a revoked key) leaves its one error line, not an empty table.
+            self._live.transient = not any(level["done"] for level in PROGRESS.snapshot().values())
+            self._live.update(_progress_table(self.eta()), refresh=True)
             self._live.stop()
 
 
 def format_summary(summary: SyncSummary) -> str:
-    """A fixed-width table per warehouse table: what the API returned and what the merge did."""
+    """A fixed-width table per warehouse table: what the API returned and what the merge did (no table, not
+    even its header, when nothing was synced)."""
     headers = ("table", *SUMMARY_FIELDS)
     rows: list[tuple[str, ...]] = [headers]
     for table in LEVEL_ORDER:
         if table in summary.tables:
             totals = summary.tables[table]
             rows.append((table, *(str(int(totals[name])) for name in SUMMARY_FIELDS)))
-    widths = [max(len(row[index]) for row in rows) for index in range(len(headers))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
+    lines = fixed_width(rows)
     if summary.interrupted:
         status = "interrupted"
     elif summary.succeeded:
         status = "succeeded"
     else:
         status = f"finished with {len(summary.failures)} failure(s)"
-    return "\n".join([f"sync {summary.sync_key} {status}", *lines])
+    return "\n".join([f"sync {summary.sync_key} {status}", *(lines if len(rows) > 1 else [])])

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import warnings
 from datetime import UTC, datetime
 
 from poelis_pipelines import settings
 from poelis_pipelines.cli import interrupts
-from poelis_pipelines.cli.output import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, Output
+from poelis_pipelines.cli.output import (
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    EXIT_OK,
+    Output,
+    retry_budget_seconds,
+    retry_notices,
+)
 from poelis_pipelines.cli.progress import ProgressDisplay, format_summary
 from poelis_pipelines.cli.runner import Runner, SyncSummary, dagster_instance
 from poelis_pipelines.cli.sync_state import (
@@ -19,11 +27,18 @@ from poelis_pipelines.cli.sync_state import (
     sync_arguments,
     unfinished_sync,
 )
+from poelis_pipelines.cli.workspaces import resolve_workspace_arguments
 from poelis_pipelines.client import ConfigurationError, PoelisClient
 from poelis_pipelines.client.secrets import scrub
-from poelis_pipelines.defs.poelis.resources import WarehouseResource, number_from_environment
+from poelis_pipelines.defs.poelis.resources import (
+    WarehouseResource,
+    flag_from_environment,
+    number_from_environment,
+)
 from poelis_pipelines.normalize.errors import UnknownPropertyTypeWarning
+from poelis_pipelines.plan import plan_full_sync, quota_per_minute
 from poelis_pipelines.warehouse import Warehouse, WarehouseBusyError, WarehouseError
+from poelis_pipelines.warehouse.errors import WarehouseInUseError
 from poelis_pipelines.warehouse.inspection import live_ids
 
 
@@ -36,6 +51,21 @@ def apply_target_arguments(args: argparse.Namespace) -> None:
         os.environ[settings.ENV_WAREHOUSE_URL] = args.warehouse_url
     if getattr(args, "schema", None):
         os.environ[settings.ENV_WAREHOUSE_SCHEMA] = args.schema
+    if getattr(args, "allow_insecure_http", False):
+        os.environ[settings.ENV_ALLOW_INSECURE_HTTP] = "1"
+
+
+def client_from_environment() -> PoelisClient:
+    """A client configured as `PoelisResource` configures the assets' one (key, URL, plain-http opt-in)."""
+    return PoelisClient(allow_insecure_http=flag_from_environment(settings.ENV_ALLOW_INSECURE_HTTP))
+
+
+def retry_notices_for(output: Output, base_url: str) -> contextlib.AbstractContextManager[None]:
+    """Say at the first retry of each kind that the API is being retried, and for how long at most."""
+    attempts = int(number_from_environment(settings.ENV_MAX_ATTEMPTS, settings.DEFAULT_MAX_ATTEMPTS))
+    backoff = number_from_environment(settings.ENV_BACKOFF_SECONDS, settings.DEFAULT_BACKOFF_SECONDS)
+    budget = retry_budget_seconds(attempts, backoff, settings.DEFAULT_MAX_BACKOFF_SECONDS)
+    return retry_notices(output, base_url, budget)
 
 
 def warehouse_from_environment() -> Warehouse:
@@ -45,8 +75,10 @@ def warehouse_from_environment() -> Warehouse:
 
 
 def _warehouse_failure(output: Output, error: WarehouseError) -> int:
-    """A busy warehouse is worth a retry later (exit 1); any other warehouse problem is configuration (2)."""
-    exit_code = EXIT_FAILED if isinstance(error, WarehouseBusyError) else EXIT_CONFIG
+    """Another sync is worth a retry later (exit 1); a file another program holds open, or any other
+    warehouse problem, needs the operator (2)."""
+    another_sync = isinstance(error, WarehouseBusyError) and not isinstance(error, WarehouseInUseError)
+    exit_code = EXIT_FAILED if another_sync else EXIT_CONFIG
     return output.fail(error, exit_code, context="warehouse")
 
 
@@ -55,7 +87,7 @@ def check_client_configuration(output: Output) -> int | None:
     try:
         number_from_environment(settings.ENV_MAX_ATTEMPTS, settings.DEFAULT_MAX_ATTEMPTS)
         number_from_environment(settings.ENV_BACKOFF_SECONDS, settings.DEFAULT_BACKOFF_SECONDS)
-        PoelisClient().close()
+        client_from_environment().close()
     except ConfigurationError as error:
         return output.fail(error, EXIT_CONFIG)
     return None
@@ -73,12 +105,15 @@ def check_warehouse(output: Output) -> int | None:
 
 def _unfinished_sync_key(output: Output, arguments: str, fresh: bool) -> str | None:
     """The latest unfinished CLI sync of the last day with the same arguments, to resume unless `--fresh`;
-    said in one line that tells an interrupted (or killed) sync from a failed one."""
+    said in one line that tells an interrupted (or killed) sync from a failed one.
+
+    One that committed nothing (refused at its start: a bad key, an unreachable API) leaves nothing to skip.
+    """
     if fresh:
         return None
     with warehouse_from_environment() as warehouse:
         unfinished = unfinished_sync(warehouse, arguments, datetime.now(UTC))
-    if unfinished is None:
+    if unfinished is None or unfinished.committed_scopes == 0:
         return None
     how = {"interrupted": ", interrupted", "running": ", its process ended without finishing"}
     resuming = (
@@ -92,6 +127,17 @@ def _unfinished_sync_key(output: Output, arguments: str, fresh: bool) -> str | N
     return unfinished.sync_key
 
 
+def announce_plan(output: Output, display: ProgressDisplay, workspace_ids: list[str] | None) -> None:
+    """Say what the sync will do and how long the quota makes it take, from the warehouse's last state and
+    the rate limit the API advertised on the workspace listing (no request of its own)."""
+    with warehouse_from_environment() as warehouse:
+        plan = plan_full_sync(warehouse, workspace_ids)
+    with client_from_environment() as client:  # shares the limiter that saw the listing's headers
+        requests_per_minute = quota_per_minute(client.advertised_rate_limit)
+    output.line(plan.describe(requests_per_minute))
+    display.follow(plan, requests_per_minute)
+
+
 def _run_assets(runner: Runner, args: argparse.Namespace, output: Output) -> SyncSummary:
     """Run the assets; properties of a type this version does not know are kept, and said so on stderr."""
 
@@ -99,12 +145,17 @@ def _run_assets(runner: Runner, args: argparse.Namespace, output: Output) -> Syn
         with warehouse_from_environment() as warehouse:
             return live_ids(warehouse, "workspaces")
 
+    only = getattr(args, "workspaces", None)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UnknownPropertyTypeWarning)
         with ProgressDisplay(output) as display:
-            summary = runner.sync(
-                live_workspace_ids, only=getattr(args, "workspaces", None), on_step=display.step
-            )
+
+            def on_step(label: str) -> None:
+                if display.plan is None:  # the first step: the workspace list is fresh
+                    announce_plan(output, display, only)
+                display.step(label)
+
+            summary = runner.sync(live_workspace_ids, only=only, on_step=on_step)
     unknown_types = [
         warning for warning in caught if issubclass(warning.category, UnknownPropertyTypeWarning)
     ]
@@ -120,6 +171,9 @@ def _sync_under_lock(args: argparse.Namespace, output: Output) -> tuple[int, Syn
     exit_code = check_warehouse(output)
     if exit_code is not None:
         return exit_code, None
+    if getattr(args, "workspaces", None):
+        with warehouse_from_environment() as warehouse:
+            args.workspaces = resolve_workspace_arguments(args.workspaces, warehouse, client_from_environment)
     arguments = sync_arguments(getattr(args, "workspaces", None))
     resumed_key = _unfinished_sync_key(output, arguments, fresh=getattr(args, "fresh", False))
     runner = Runner(dagster_instance(), resumed_key, debug=output.debug)
@@ -136,7 +190,8 @@ def _sync_under_lock(args: argparse.Namespace, output: Output) -> tuple[int, Syn
             status="interrupted" if summary.interrupted else "success" if summary.succeeded else "failed",
             error=scrub(f"{first_failure.label}: {first_failure.message}") if first_failure else None,
         )
-    output.line(format_summary(summary))
+    if summary.tables or not runner.configuration_failed():  # a refused key: its one error line only
+        output.line(format_summary(summary))
     for failure in summary.failures:
         output.error(f"{failure.label}: {failure.message}")
     if summary.interrupted:
@@ -157,10 +212,12 @@ def run_sync(args: argparse.Namespace, output: Output) -> tuple[int, SyncSummary
     exit_code = check_client_configuration(output)
     if exit_code is not None:
         return exit_code, None
+    with client_from_environment() as client:
+        base_url = client.base_url
     try:
         with warehouse_from_environment() as warehouse:  # validates the URL and the schema name
             lock = SyncLock(WarehouseResource().resolved_url(), warehouse.schema)
-        with lock:
+        with lock, retry_notices_for(output, base_url):
             return _sync_under_lock(args, output)
     except WarehouseError as error:
         return _warehouse_failure(output, error), None

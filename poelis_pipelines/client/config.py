@@ -73,7 +73,8 @@ def resolve_base_url(base_url: str | None = None, *, allow_insecure_http: bool =
     """The API root (without `/v1/public`) from the argument, else `POELIS_BASE_URL`, else production.
 
     Plain http is refused for any host but loopback: the key would cross the network readable. Users behind
-    a TLS-terminating proxy opt in with `allow_insecure_http=True`.
+    a TLS-terminating proxy opt in with `allow_insecure_http=True` (the CLI and the Dagster resource set it
+    from `--allow-insecure-http` or `POELIS_ALLOW_INSECURE_HTTP`).
     """
     raw = base_url or os.environ.get(settings.ENV_BASE_URL, "").strip() or settings.DEFAULT_BASE_URL
     try:
@@ -93,8 +94,9 @@ def resolve_base_url(base_url: str | None = None, *, allow_insecure_http: bool =
         )
     if parts.scheme == "http" and not allow_insecure_http and not _is_loopback(host):
         raise ConfigurationError(
-            f"Refusing to send the API key over plain http to {host}; use https, or pass "
-            "allow_insecure_http=True if a TLS-terminating proxy sits in between."
+            f"Refusing to send the API key over plain http to {host}; use https, or, if a TLS-terminating "
+            f"proxy sits in between, set {settings.ENV_ALLOW_INSECURE_HTTP}=1 or pass --allow-insecure-http "
+            "(the CLI and the Dagster resource; allow_insecure_http=True for PoelisClient in Python)."
         )
     path = parts.path.rstrip("/")
     if path.endswith(settings.API_PREFIX):

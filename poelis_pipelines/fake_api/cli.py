@@ -60,10 +60,10 @@ def run(args: argparse.Namespace) -> int:
     server: FakePoelisServer | None = None
     try:
         stop_on_signals()
-        rate_limit = (
-            RateLimit(args.rate_limit, args.burst, args.window) if args.rate_limit is not None else None
-        )
         try:
+            rate_limit = (
+                RateLimit(args.rate_limit, args.burst, args.window) if args.rate_limit is not None else None
+            )
             server = FakePoelisServer(
                 seed=args.seed,
                 scale=args.scale,
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
                 port=args.port,
                 allow_non_loopback=args.allow_non_loopback,
             ).start()
-        except (ValueError, OSError) as error:
+        except (ValueError, OSError, OverflowError) as error:  # a bad --rate-limit, --host or --port
             print(f"fake-api: {error}", file=sys.stderr)
             return 2
         limit = f"{rate_limit.limit}+{rate_limit.burst} per {rate_limit.window:g}s" if rate_limit else "off"

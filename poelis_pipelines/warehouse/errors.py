@@ -20,7 +20,11 @@ class WarehouseReadOnlyError(WarehouseUnavailableError):
 
 
 class WarehouseBusyError(WarehouseError):
-    """Another process holds the warehouse for writing (DuckDB allows one writer per file); retry later."""
+    """The warehouse is taken: another sync holds it (retry later), or another process has the file open."""
+
+
+class WarehouseInUseError(WarehouseBusyError):
+    """Another process has the DuckDB file open (a notebook, a read-only query): it must close it first."""
 
 
 class BatchError(WarehouseError):

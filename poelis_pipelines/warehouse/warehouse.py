@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,9 +30,9 @@ from poelis_pipelines.tables import (
 from poelis_pipelines.warehouse.bulk import staged
 from poelis_pipelines.warehouse.errors import (
     BatchError,
-    WarehouseBusyError,
     WarehouseConfigError,
     WarehouseError,
+    WarehouseInUseError,
     WarehouseReadOnlyError,
     WarehouseUnavailableError,
 )
@@ -93,11 +94,19 @@ class MergeReport:
     scopes: dict[str, dict[str, TableCounts]] = field(default_factory=dict)
 
 
+_LOCK_HOLDER = re.compile(r"\(PID (\d+)\)")
+"""The process DuckDB names in a lock conflict: 'Conflicting lock is held in <program> (PID 123) ...'."""
+
+
 def _busy_or_unavailable(error: BaseException, where: str) -> WarehouseError:
     """DuckDB and driver errors at connect time -> the warehouse error an operator can act on."""
     text = str(getattr(error, "orig", None) or error)
     if "Could not set lock" in text or "Conflicting lock" in text:
-        return WarehouseBusyError(f"another sync is using {where}; wait for it to finish and retry")
+        holder = _LOCK_HOLDER.search(text)
+        process = f"another process (pid {holder.group(1)})" if holder else "another process"
+        return WarehouseInUseError(
+            f"the file {where} is open in {process}: close it, or use PostgreSQL for concurrent readers"
+        )
     if "read-only" in text.lower() or "Permission denied" in text or "readonly" in text.lower():
         return WarehouseReadOnlyError(f"cannot write to {where}: the file or its directory is read-only")
     first_line = text.strip().splitlines()[0] if text.strip() else type(error).__name__

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import subprocess
 import sys
 import threading
@@ -329,7 +330,8 @@ def test_a_duckdb_file_held_by_another_process_is_a_busy_error(duckdb_url: str) 
     try:
         assert holder.stdout is not None
         assert holder.stdout.readline().strip() == "ready"
-        with pytest.raises(WarehouseBusyError, match=f"another sync is using {path}"):
+        held_by = re.escape(f"the file {path} is open in another process (pid {holder.pid})")
+        with pytest.raises(WarehouseBusyError, match=held_by):
             Warehouse(duckdb_url).row_count("items")
     finally:
         assert holder.stdin is not None

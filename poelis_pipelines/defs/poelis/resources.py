@@ -26,6 +26,15 @@ def number_from_environment(variable: str, default: float) -> float:
     return value
 
 
+def flag_from_environment(variable: str) -> bool:
+    """A yes/no switch from the environment (read when a run starts); unset means no."""
+    raw = os.environ.get(variable, "").strip().lower()
+    if raw in settings.TRUE_WORDS or raw in settings.FALSE_WORDS:
+        return raw in settings.TRUE_WORDS
+    words = ", ".join((*settings.TRUE_WORDS, *settings.FALSE_WORDS[1:]))
+    raise ConfigurationError(f"${variable} must be one of {words} (yes or no), got {raw!r}")
+
+
 class PoelisResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     """Authenticated access to one Poelis organization's Public API.
 
@@ -65,8 +74,10 @@ class PoelisResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     requests_per_minute: int | None = Field(
         default=None, description="Optional cap below the plan's limit, to leave quota for other tools."
     )
-    allow_insecure_http: bool = Field(
-        default=False, description="Allow plain http to a non-loopback host (behind a TLS-terminating proxy)."
+    allow_insecure_http: bool | None = Field(
+        default=None,
+        description="Allow plain http to a non-loopback host (behind a TLS-terminating proxy); default: "
+        f"${settings.ENV_ALLOW_INSECURE_HTTP} (1/true/yes), else no.",
     )
 
     _client: PoelisClient | None = PrivateAttr(default=None)
@@ -85,7 +96,9 @@ class PoelisResource(dg.ConfigurableResource):  # type: ignore[type-arg]
                 or number_from_environment(settings.ENV_BACKOFF_SECONDS, settings.DEFAULT_BACKOFF_SECONDS),
                 max_concurrency=self.max_concurrency,
                 requests_per_minute=self.requests_per_minute,
-                allow_insecure_http=self.allow_insecure_http,
+                allow_insecure_http=flag_from_environment(settings.ENV_ALLOW_INSECURE_HTTP)
+                if self.allow_insecure_http is None
+                else self.allow_insecure_http,
             )
         return self._client
 
