@@ -87,18 +87,13 @@ def test_the_resource_takes_its_plain_http_default_from_the_environment(
     key = fake_api.api_key  # type: ignore[attr-defined]
     monkeypatch.delenv(settings.ENV_ALLOW_INSECURE_HTTP, raising=False)
     with pytest.raises(ConfigurationError, match=settings.ENV_ALLOW_INSECURE_HTTP):
-        PoelisResource(api_key=key, base_url=NON_LOOPBACK_HTTP).setup_for_execution(
-            dg.build_init_resource_context()
-        )
+        PoelisResource(api_key=key, base_url=NON_LOOPBACK_HTTP).get_client()
     monkeypatch.setenv(settings.ENV_ALLOW_INSECURE_HTTP, "true")
     resource = PoelisResource(api_key=key, base_url=NON_LOOPBACK_HTTP)
-    resource.setup_for_execution(dg.build_init_resource_context())
     assert resource.get_client().base_url == NON_LOOPBACK_HTTP
     resource.teardown_after_execution(dg.build_init_resource_context())
     with pytest.raises(ConfigurationError):  # an explicit False wins over the environment
-        PoelisResource(
-            api_key=key, base_url=NON_LOOPBACK_HTTP, allow_insecure_http=False
-        ).setup_for_execution(dg.build_init_resource_context())
+        PoelisResource(api_key=key, base_url=NON_LOOPBACK_HTTP, allow_insecure_http=False).get_client()
 
 
 # --- arguments -------------------------------------------------------------------------------------------
