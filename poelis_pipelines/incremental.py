@@ -16,6 +16,7 @@ Dagster-free: it reads the warehouse (`items`, `products`, `item_sync_state`) an
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,19 @@ from poelis_pipelines.warehouse.statements import qualified
 
 Reason = Literal["new", "hint", "rotation"]
 REASONS: tuple[Reason, ...] = ("new", "hint", "rotation")
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
+_DURATION_UNITS = {"": 3600.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+
+
+def parse_duration(text: str) -> timedelta:
+    """A staleness bound as people write it: `6h`, `2d`, `90m`, `30s`, `1w`, `0`; a bare number is hours."""
+    match = _DURATION.match(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a duration: write e.g. 6h, 2d, 90m or 0")
+    number, unit = match.groups()
+    return timedelta(seconds=float(number) * _DURATION_UNITS[unit])
 
 
 @dataclass(frozen=True)

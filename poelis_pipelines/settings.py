@@ -74,6 +74,11 @@ SYNC_MERGE_RECORDS = 10_000
 # requests), and the share of a run's item budget that always goes to the items listed longest ago.
 SYNC_ITEMS_PER_FETCH = 25
 DEFAULT_ROTATION_FLOOR = 0.25
+# Incremental syncs: every live item's properties are re-listed within this bound (CLI --max-staleness).
+ENV_MAX_STALENESS = "POELIS_MAX_STALENESS"
+DEFAULT_MAX_STALENESS = "24h"
+ENV_VERSIONS = "POELIS_VERSIONS"  # published versions to keep: none, baseline or all
+DEFAULT_VERSIONS = "baseline"
 
 # --- Fake Poelis API (poelis_pipelines.fake_api) ---
 FAKE_API_HOST = "127.0.0.1"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 
-from poelis_pipelines.incremental import IncrementalSettings, freshness, select_items
+from poelis_pipelines.incremental import IncrementalSettings, freshness, parse_duration, select_items
 
 NOW = datetime(2026, 3, 2, 12, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -153,3 +153,25 @@ def test_freshness_reports_staleness_and_what_is_left_due() -> None:
 def test_settings_refuse_impossible_values(arguments: dict[str, object]) -> None:
     with pytest.raises(ValueError, match=r"must|share"):
         IncrementalSettings(**arguments)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("6h", timedelta(hours=6)),
+        ("2d", timedelta(days=2)),
+        ("90m", timedelta(minutes=90)),
+        ("0", timedelta(0)),
+        ("1.5", timedelta(hours=1.5)),
+        ("45s", timedelta(seconds=45)),
+        ("1w", timedelta(weeks=1)),
+    ],
+)
+def test_a_staleness_bound_reads_as_people_write_it(text: str, expected: timedelta) -> None:
+    assert parse_duration(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "soon", "-1h", "6 hours", "h"])
+def test_a_staleness_bound_that_is_not_a_duration_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="is not a duration"):
+        parse_duration(text)
