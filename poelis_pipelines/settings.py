@@ -71,6 +71,16 @@ SYNC_MERGE_RECORDS = 10_000
 # requests), and the share of a run's item budget that always goes to the items listed longest ago.
 SYNC_ITEMS_PER_FETCH = 25
 DEFAULT_ROTATION_FLOOR = 0.25
+# Published versions (immutable, fetched once): which ones a sync stores (`none`, `baseline`: each product's
+# baseline only, `all`), and how often a product is probed for a version newer than those it knows.
+ENV_VERSIONS = "POELIS_VERSIONS"
+VERSIONS_NONE = "none"
+VERSIONS_BASELINE = "baseline"
+VERSIONS_ALL = "all"
+VERSIONS_CHOICES = (VERSIONS_NONE, VERSIONS_BASELINE, VERSIONS_ALL)
+DEFAULT_VERSIONS = VERSIONS_BASELINE
+VERSION_PROBE_INTERVAL_HOURS = 24
+VERSION_STATUSES = ("pending", "complete", "missing")
 
 # --- Fake Poelis API (poelis_pipelines.fake_api) ---
 FAKE_API_HOST = "127.0.0.1"
