@@ -2,9 +2,9 @@
 
 A published version never changes (SPEC 1.7), so its items and properties cost their requests once, ever:
 a version `complete` in `product_versions` is never requested again. No endpoint lists a product's
-versions, so they are found from `baseline_version_number` (versions are numbered 1, 2, ...: the baseline
-implies the ones below it) and by probing `version=N` with the cheapest listing (one item) until the API
-answers 404, at most once per `VERSION_PROBE_INTERVAL_HOURS` per product.
+versions, so they are found from `baseline_version_number` and by probing `version=N` (versions are numbered
+1, 2, ...) with the cheapest listing (one item) for each number not known yet, until the API answers 404,
+at most once per `VERSION_PROBE_INTERVAL_HOURS` per product.
 
 A version's content is its item listing, then each item's properties, fetched a few items at a time (the
 sync layer's prefetcher) and committed with the items they belong to: an `item_versions` row means its
@@ -157,6 +157,8 @@ class _Versions:
             row = VersionRow(**{str(name): _present(value) for name, value in record.items()})
             row.version_number = int(row.version_number)
             self.rows[row.key] = row
+        self.probe_due = {product_id: self._due(self._last_probe(product_id)) for product_id in self.products}
+        """Decided before this run asks anything: its own 404s count from the next run on."""
 
     def _products(self, workspace_ids: Sequence[str]) -> dict[str, tuple[str, int | None]]:
         """The workspaces' products the API still lists → (workspace, baseline number)."""
@@ -173,6 +175,17 @@ class _Versions:
         }
 
     # --- bookkeeping ---------------------------------------------------------------------------------------
+
+    def _last_probe(self, product_id: str) -> datetime | None:
+        """When the product was last asked for a version it does not have (its `missing` rows)."""
+        return max(
+            (
+                row.last_probe_at
+                for row in self.rows.values()
+                if row.product_id == product_id and row.status == "missing" and row.last_probe_at
+            ),
+            default=None,
+        )
 
     def _warn(self, message: str) -> None:
         self.result.warnings.append(message)
@@ -197,12 +210,12 @@ class _Versions:
         self.warehouse.merge([], synced_at=self.now, upserts=upserts)
 
     def record_baselines(self) -> None:
-        """The baseline flags as the products say now (a baseline can move), and the versions a baseline
-        implies (it and those below it), without a request."""
+        """The baseline flags as the products say now (a baseline can move), and each baseline's version,
+        without a request."""
         changed = []
         for product_id, (_workspace_id, baseline) in self.products.items():
-            for number in range(1, (baseline or 0) + 1):
-                self._row(product_id, number)
+            if baseline is not None:
+                self._row(product_id, baseline)
             for row in self.rows.values():
                 if row.product_id == product_id and row.is_baseline != (row.version_number == baseline):
                     row.is_baseline = row.version_number == baseline
@@ -214,25 +227,23 @@ class _Versions:
     # --- discovery -----------------------------------------------------------------------------------------
 
     def probe_due_products(self) -> None:
-        """For each product not probed within the interval, ask for the versions after the newest known one
-        until the API answers 404; the first unknown number is kept as `missing`, with when it was asked."""
+        """For each product not probed within the interval, ask for each version number it does not know,
+        from 1, until the API answers 404; that number is kept as `missing`, with when it was asked."""
         for product_id in self.products:
-            rows = [row for row in self.rows.values() if row.product_id == product_id]
-            last_probe = max(
-                (row.last_probe_at for row in rows if row.status == "missing" and row.last_probe_at),
-                default=None,
-            )
-            if not self._due(last_probe):
+            if not self.probe_due[product_id]:
                 continue
-            number = max((row.version_number for row in rows if row.status != "missing"), default=0) + 1
+            rows = [row for row in self.rows.values() if row.product_id == product_id]
+            known = {row.version_number for row in rows if row.status != "missing"}
+            number = 1
             written: list[VersionRow] = []
             try:
-                while self.client.probe_version(product_id, number):
-                    row = self._row(product_id, number)
-                    if row.status == "missing":  # asked in vain before, published since
-                        self.result.discovered.append(row.key)
-                    row.status, row.last_probe_at, row.note = "pending", None, None
-                    written.append(row)
+                while number in known or self.client.probe_version(product_id, number):
+                    if number not in known:
+                        row = self._row(product_id, number)
+                        if row.status == "missing":  # asked in vain before, published since
+                            self.result.discovered.append(row.key)
+                        row.status, row.last_probe_at, row.note = "pending", None, None
+                        written.append(row)
                     number += 1
                 missing = self._row(product_id, number)
                 if missing.key in self.result.discovered:
