@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -30,7 +31,7 @@ from typing import Any
 import pandas as pd
 
 from poelis_pipelines import settings
-from poelis_pipelines.client import NotFoundError, PoelisClient, RequestBudgetExhausted
+from poelis_pipelines.client import ConfigurationError, NotFoundError, PoelisClient, RequestBudgetExhausted
 from poelis_pipelines.incremental import _workspace_filter
 from poelis_pipelines.normalize import normalize
 from poelis_pipelines.sync import _http_since, _Level, _now, _Prefetcher
@@ -397,22 +398,35 @@ class _Versions:
                 self.result.missing += 1
 
 
+def resolve_versions_mode(mode: str | None = None) -> str:
+    """Which published versions a sync stores: the argument, else `POELIS_VERSIONS`, else `baseline`."""
+    raw = (os.environ.get(settings.ENV_VERSIONS, "") if mode is None else mode).strip().lower()
+    if not raw:
+        return settings.DEFAULT_VERSIONS
+    if raw not in settings.VERSIONS_CHOICES:
+        source = f"${settings.ENV_VERSIONS}" if mode is None else "versions"
+        raise ConfigurationError(
+            f"{source} must be one of {', '.join(settings.VERSIONS_CHOICES)} (the published versions to "
+            f"store), got {raw!r}."
+        )
+    return raw
+
+
 def sync_versions(
     client: PoelisClient,
     warehouse: Warehouse,
     workspace_ids: Sequence[str],
     *,
-    mode: str = settings.DEFAULT_VERSIONS,
+    mode: str | None = None,
     now: datetime | None = None,
 ) -> VersionsResult:
     """Find and store the published versions of the workspaces' products (`mode`: `none`, `baseline` or
-    `all`, see `settings.VERSIONS_CHOICES`): baselines first, then each product's probe when due, then the
-    newest other versions; stop cleanly when the client's request budget is spent.
+    `all`, else `POELIS_VERSIONS`, else `baseline`): baselines first, then each product's probe when due,
+    then the newest other versions; stop cleanly when the client's request budget is spent.
 
     `now` is the run's clock for the probe interval and every timestamp written (tests pass a later day).
     """
-    if mode not in settings.VERSIONS_CHOICES:
-        raise ValueError(f"versions must be one of {', '.join(settings.VERSIONS_CHOICES)}, not {mode!r}")
+    mode = resolve_versions_mode(mode)
     result = VersionsResult(mode)
     if mode == settings.VERSIONS_NONE:
         return result
