@@ -146,7 +146,6 @@ class _Versions:
     ) -> None:
         self.client = client
         self.warehouse = warehouse
-        self.mode = mode
         self.now = now
         self.interval = timedelta(hours=settings.VERSION_PROBE_INTERVAL_HOURS)
         self.result = VersionsResult(mode)
@@ -158,8 +157,8 @@ class _Versions:
             row = VersionRow(**{str(name): _present(value) for name, value in record.items()})
             row.version_number = int(row.version_number)
             self.rows[row.key] = row
+        # decided before this run asks anything: its own 404s (a missing baseline) count from the next run on
         self.probe_due = {product_id: self._due(self._last_probe(product_id)) for product_id in self.products}
-        """Decided before this run asks anything: its own 404s count from the next run on."""
 
     def _products(self, workspace_ids: Sequence[str]) -> dict[str, tuple[str, int | None]]:
         """The workspaces' products the API still lists → (workspace, baseline number)."""
