@@ -446,3 +446,69 @@ def sync_versions(
     if run.result.pending and run.result.budget_exhausted:
         logger.info("the request budget is spent: %d versions wait for a later run", run.result.pending)
     return run.result
+
+
+@dataclass(frozen=True)
+class VersionChecks:
+    """What a data-quality check of the stored versions finds (all zero when they are sound)."""
+
+    repeated_keys: int
+    """Rows of `item_versions` or `property_versions` whose (product, version, id) another row has too."""
+    unresolved_items: int
+    """Properties of a complete version whose item (draft-scoped id) is not in that version."""
+    unresolved_parents: int
+    """Items of a complete version whose parent (draft-scoped id) is not in that version."""
+    miscounted_versions: int
+    """Complete versions whose stored items or properties differ from the counts listed."""
+
+    @property
+    def sound(self) -> bool:
+        return not (
+            self.repeated_keys or self.unresolved_items or self.unresolved_parents or self.miscounted_versions
+        )
+
+
+def check_versions(warehouse: Warehouse) -> VersionChecks:
+    """Keys unique, references resolved within each complete version, counts as listed: one query each."""
+    items, properties, versions = (
+        qualified(warehouse.schema, table.name, warehouse.dialect)
+        for table in (ITEM_VERSIONS, PROPERTY_VERSIONS, PRODUCT_VERSIONS)
+    )
+    same_version = "v.product_id = {row}.product_id AND v.version_number = {row}.version_number"
+    complete = f"EXISTS (SELECT 1 FROM {versions} AS v WHERE {same_version} AND v.status = 'complete')"
+    in_version = (
+        f"EXISTS (SELECT 1 FROM {items} AS i WHERE i.product_id = {{row}}.product_id "
+        f"AND i.version_number = {{row}}.version_number AND COALESCE(i.draft_item_id, i.id) = {{ref}})"
+    )
+
+    def count(sql: str) -> int:
+        return int(warehouse.query(f"SELECT COUNT(*) AS n FROM ({sql}) AS found")["n"].iloc[0])
+
+    repeated = sum(
+        count(
+            f"SELECT product_id, version_number, id FROM {table} "
+            "GROUP BY product_id, version_number, id HAVING COUNT(*) > 1"
+        )
+        for table in (items, properties)
+    )
+    counted = (
+        f"SELECT v.product_id, v.version_number, v.item_count, v.property_count, "
+        f"(SELECT COUNT(*) FROM {items} AS i WHERE {same_version.format(row='i')}) AS stored_items, "
+        f"(SELECT COUNT(*) FROM {properties} AS p WHERE {same_version.format(row='p')}) AS stored_properties "
+        f"FROM {versions} AS v WHERE v.status = 'complete'"
+    )
+    return VersionChecks(
+        repeated_keys=repeated,
+        unresolved_items=count(
+            f"SELECT 1 FROM {properties} AS p WHERE {complete.format(row='p')} "
+            f"AND NOT {in_version.format(row='p', ref='p.item_id')}"
+        ),
+        unresolved_parents=count(
+            f"SELECT 1 FROM {items} AS c WHERE c.parent_item_id IS NOT NULL AND {complete.format(row='c')} "
+            f"AND NOT {in_version.format(row='c', ref='c.parent_item_id')}"
+        ),
+        miscounted_versions=count(
+            f"SELECT 1 FROM ({counted}) AS c WHERE c.stored_items IS DISTINCT FROM c.item_count "
+            "OR c.stored_properties IS DISTINCT FROM c.property_count"
+        ),
+    )
