@@ -82,12 +82,14 @@ class VersionsResult:
     completed: list[VersionKey] = field(default_factory=list)
     """Versions this run stored the last items of."""
     discovered: list[VersionKey] = field(default_factory=list)
-    """Versions this run found (from a baseline number, below it, or by a probe)."""
+    """Versions this run found (from a baseline number, or by a probe)."""
     probed_products: int = 0
     complete: int = 0
     pending: int = 0
     missing: int = 0
-    """Versions in each status after the run."""
+    """Versions in each status after the run (`missing`: numbers the API answered 404 for)."""
+    backlog: int = 0
+    """Pending versions the mode stores (each baseline; with `all`, every version) left for later runs."""
     budget_exhausted: bool = False
     warnings: list[str] = field(default_factory=list)
     http: dict[str, Any] = field(default_factory=dict)
@@ -387,12 +389,14 @@ class _Versions:
             {"product": row.product_id, "number": row.version_number},
         )
 
-    def tally(self) -> None:
+    def tally(self, mode: str) -> None:
         for row in self.rows.values():
             if row.status == "complete":
                 self.result.complete += 1
             elif row.status == "pending":
                 self.result.pending += 1
+                if row.is_baseline or mode == settings.VERSIONS_ALL:
+                    self.result.backlog += 1
             else:
                 self.result.missing += 1
 
@@ -441,10 +445,10 @@ def sync_versions(
                 run.store(row)
     except RequestBudgetExhausted:
         run.result.budget_exhausted = True
-    run.tally()
+    run.tally(mode)
     run.result.http = _http_since(client, before)
-    if run.result.pending and run.result.budget_exhausted:
-        logger.info("the request budget is spent: %d versions wait for a later run", run.result.pending)
+    if run.result.backlog and run.result.budget_exhausted:
+        logger.info("the request budget is spent: %d versions wait for a later run", run.result.backlog)
     return run.result
 
 

@@ -20,7 +20,7 @@ def test_every_version_lands_exactly_and_costs_nothing_on_the_next_run(org: Org)
     org.assert_versions_exact()
     assert set(first.completed) == set(org.fake_versions())
     assert first.warnings == []
-    assert first.pending == 0
+    assert first.pending == first.backlog == 0
     assert first.complete == len(org.fake_versions())
 
     second = org.requests_during(lambda: org.sync_versions(settings.VERSIONS_ALL, a_day_later(DAY_ONE, 0.5)))
@@ -40,6 +40,8 @@ def test_baseline_mode_stores_each_products_baseline_and_records_the_others(duck
     assert baselines
     duckdb_org.assert_versions_exact(baselines)
     assert set(result.completed) == baselines
+    assert result.backlog == 0
+    assert result.pending == len(set(duckdb_org.fake_versions()) - baselines) > 0
     rows = duckdb_org.read("product_versions")
     others = set(duckdb_org.fake_versions()) - baselines
     pending = rows[rows["status"] == "pending"]
@@ -169,7 +171,7 @@ def test_a_spent_budget_stops_cleanly_and_the_next_run_finishes_without_refetchi
 
     assert cut.budget_exhausted
     assert cut.requests == budget
-    assert cut.pending > 0
+    assert cut.backlog == cut.pending > 0
     rows = org.read("product_versions")
     complete = rows[rows["status"] == "complete"]
     org.assert_versions_exact(
