@@ -77,8 +77,16 @@ DEFAULT_ROTATION_FLOOR = 0.25
 # Incremental syncs: every live item's properties are re-listed within this bound (CLI --max-staleness).
 ENV_MAX_STALENESS = "POELIS_MAX_STALENESS"
 DEFAULT_MAX_STALENESS = "24h"
-ENV_VERSIONS = "POELIS_VERSIONS"  # published versions to keep: none, baseline or all
-DEFAULT_VERSIONS = "baseline"
+# Published versions (immutable, fetched once): which ones a sync stores (`none`, `baseline`: each product's
+# baseline only, `all`), and how often a product is probed for a version newer than those it knows.
+ENV_VERSIONS = "POELIS_VERSIONS"
+VERSIONS_NONE = "none"
+VERSIONS_BASELINE = "baseline"
+VERSIONS_ALL = "all"
+VERSIONS_CHOICES = (VERSIONS_NONE, VERSIONS_BASELINE, VERSIONS_ALL)
+DEFAULT_VERSIONS = VERSIONS_BASELINE
+VERSION_PROBE_INTERVAL_HOURS = 24
+VERSION_STATUSES = ("pending", "complete", "missing")
 
 # --- Fake Poelis API (poelis_pipelines.fake_api) ---
 FAKE_API_HOST = "127.0.0.1"

@@ -44,7 +44,7 @@ from poelis_pipelines.incremental import (
     vanished_items,
 )
 from poelis_pipelines.normalize import normalize
-from poelis_pipelines.tables import ITEM_SYNC_STATE, TABLES
+from poelis_pipelines.tables import ITEM_SYNC_STATE, merged_tables
 from poelis_pipelines.warehouse import Batch, TableCounts, Warehouse
 from poelis_pipelines.warehouse.inspection import live_ids
 
@@ -213,7 +213,7 @@ class _Level:
         """The scope's rows to merge (a fetch that failed has none)."""
         if fetched.error is not None:
             return None
-        table = TABLES[self.table]
+        table = merged_tables()[self.table]
         scope = fetched.scope
         frame = normalize(table.name, fetched.records, endpoint=self.endpoint(scope), **self.lineage(scope))
         return Batch(
@@ -503,6 +503,18 @@ def sync_workspaces(client: PoelisClient, warehouse: Warehouse, *, run_key: str)
         scopes=[settings.WAREHOUSE_SCOPE_ALL],
         fetch=lambda _scope: client.iter_workspaces(),
         endpoint=lambda _scope: "GET /workspaces",
+    )
+    return _run_level(level, client, warehouse, run_key=run_key)
+
+
+def sync_users(client: PoelisClient, warehouse: Warehouse, *, run_key: str) -> LevelResult:
+    """List the organization's users (who views resolve `createdBy` / `updatedBy` ids to); the whole table
+    is one complete scope, like the workspaces."""
+    level = _Level(
+        "users",
+        scopes=[settings.WAREHOUSE_SCOPE_ALL],
+        fetch=lambda _scope: client.iter_organization_users(),
+        endpoint=lambda _scope: "GET /organization/users",
     )
     return _run_level(level, client, warehouse, run_key=run_key)
 

@@ -480,12 +480,13 @@ ITEM_SYNC_STATE = Table(
 
 
 def all_tables() -> tuple[Table, ...]:
-    """Every table the warehouse holds, in creation order: synced tables, their histories, `item_sync_state`,
-    `sync_runs`."""
+    """Every table the warehouse holds, in creation order: merged tables (the hierarchy, `users`), their
+    histories, `item_sync_state`, the published versions, `sync_runs`."""
     return (
-        *TABLES.values(),
-        *(history_table(table) for table in TABLES.values()),
+        *merged_tables().values(),
+        *(history_table(table) for table in merged_tables().values()),
         ITEM_SYNC_STATE,
+        *VERSION_TABLES,
         SYNC_RUNS,
     )
 
@@ -623,7 +624,267 @@ FRESHNESS = View(
     ),
 )
 
+
+# --- Organization users and published versions (appended: the hierarchy above is unchanged) ---
+
+USERS = Table(
+    name="users",
+    description="Users of the organization (`GET /organization/users`), one row per user id: who they are "
+    "and what they may see. Records name their creator and last editor already (`created_by_name`, "
+    "`updated_by_name`); views fall back on this table for a record that carries only the user id.",
+    columns=(
+        _ID,
+        _api("name", "text", "Display name.", required=True),
+        _api("email", "text", "E-mail address."),
+        _api("org_role", "text", "Role in the organization, e.g. 'admin'."),
+        _api(
+            "workspace_access",
+            "json",
+            "JSON array of `{workspace_id, workspace_name, role}`: the workspaces the user may open.",
+            "workspaceAccess",
+        ),
+        _api(
+            "product_access",
+            "json",
+            "JSON array of `{product_id, product_name, workspace_id, role}`; a product role overrides the "
+            "workspace role.",
+            "productAccess",
+        ),
+        *BOOKKEEPING,
+    ),
+)
+
+
+def merged_tables() -> dict[str, Table]:
+    """Every table merged by id from complete listings, with history: the hierarchy (`TABLES`, read at each
+    call) and `users`."""
+    return {**TABLES, USERS.name: USERS}
+
+
+_VERSION_NUMBER = Column(
+    "version_number",
+    "bigint",
+    "The published version (1, 2, ...) this row belongs to.",
+    "lineage",
+    nullable=False,
+)
+_STORED_AT = Column(
+    SYNCED_AT,
+    "timestamp",
+    "When the sync stored this row (UTC). A published version never changes, so it is stored once.",
+    "bookkeeping",
+    nullable=False,
+)
+
+
+def _version_table(draft: Table, name: str, description: str) -> Table:
+    """A published version's copy of a draft table: the same columns and typed values, keyed by (product,
+    version, id), without `_removed_at` or history, since a published version is immutable."""
+    columns: list[Column] = []
+    for column in draft.columns:
+        if column.name == REMOVED_AT:
+            continue
+        columns.append(_STORED_AT if column.name == SYNCED_AT else column)
+        if column.name == "product_id":
+            columns.append(_VERSION_NUMBER)
+    return Table(
+        name=name,
+        description=description,
+        columns=tuple(columns),
+        primary_key=("product_id", "version_number", "id"),
+        foreign_keys=(ForeignKey("product_id", "products"),),
+        history=False,
+    )
+
+
+ITEM_VERSIONS = _version_table(
+    ITEMS,
+    "item_versions",
+    "Items of every stored published version, one row per (product, version, item id), as `GET "
+    "/items?version=N` lists them (soft-deleted included). An item unchanged since the draft keeps the "
+    "draft's id; a changed one is a copy with a new `id` and `draft_item_id` pointing at the draft. "
+    "`parent_item_id` holds draft-scoped ids: join a parent on `COALESCE(draft_item_id, id)`. A row means "
+    "the item's properties of that version are stored too.",
+)
+
+PROPERTY_VERSIONS = _version_table(
+    PROPERTIES,
+    "property_versions",
+    "Properties of every stored published version, one row per (product, version, property id), as `GET "
+    "/properties?version=N` lists them (soft-deleted included), with the same typed values as "
+    "`properties`. `item_id` is the draft-scoped item id (`COALESCE(item_versions.draft_item_id, "
+    "item_versions.id)`); match a property across versions and the draft on `COALESCE(draft_property_id, "
+    "id)`.",
+)
+
+PRODUCT_VERSIONS = Table(
+    name="product_versions",
+    description="The published versions the sync knows of, one row per (product, version): found from "
+    "`baseline_version_number` and by probing `version=N` (no endpoint lists versions), and how far "
+    "their content is stored. Only `complete` versions are whole in `item_versions` / "
+    "`property_versions`; a complete version is never requested again.",
+    columns=(
+        Column("product_id", "text", "The product (`products.id`).", "bookkeeping", nullable=False),
+        Column("workspace_id", "text", "Workspace of the product.", "bookkeeping"),
+        Column("version_number", "bigint", "The published version.", "bookkeeping", nullable=False),
+        Column(
+            "is_baseline",
+            "boolean",
+            "The version is the product's `baseline_version_number` (as the last sync saw the product).",
+            "bookkeeping",
+        ),
+        Column(
+            "status",
+            "text",
+            "`pending` (found, content not or not wholly stored), `complete` (every item and every item's "
+            "properties stored) or `missing` (the API answered 404 for it at `last_probe_at`: not "
+            "published yet, or a baseline number that points at no version).",
+            "bookkeeping",
+            nullable=False,
+        ),
+        Column("item_count", "bigint", "Items the version lists (soft-deleted included).", "bookkeeping"),
+        Column(
+            "property_count",
+            "bigint",
+            "Properties stored for the version so far (all of them once `complete`).",
+            "bookkeeping",
+        ),
+        Column("discovered_at", "timestamp", "When the sync first found the version (UTC).", "bookkeeping"),
+        Column("completed_at", "timestamp", "When its content was wholly stored (UTC).", "bookkeeping"),
+        Column(
+            "last_probe_at",
+            "timestamp",
+            "When the API was last asked for the version without completing it (a 404, an empty or "
+            "broken listing); it is asked again a day later (UTC). On a `missing` row, when the product "
+            "was last probed for a newer version.",
+            "bookkeeping",
+        ),
+        Column("note", "text", "Why the version is missing or not complete yet, when known.", "bookkeeping"),
+    ),
+    primary_key=("product_id", "version_number"),
+    foreign_keys=(ForeignKey("product_id", "products"),),
+    history=False,
+)
+
+VERSION_TABLES: tuple[Table, ...] = (PRODUCT_VERSIONS, ITEM_VERSIONS, PROPERTY_VERSIONS)
+"""Published versions: stored once, replaced by key (never merged: an id recurs across versions)."""
+
+_DRAFT_ITEM = "The item's draft-scoped id (`items.id`): the same item in the draft and in every version."
+_DRAFT_PROPERTY = (
+    "The property's draft id (`properties.id`): the same property in the draft and every version."
+)
+_UPDATED_BY_NAME = "Display name of the last editor: the record's own, else the `users` table's for its id."
+
+ITEM_VERSION_TREE = View(
+    name="item_version_tree",
+    description="The item tree of every stored published version: each item with its depth and path from "
+    "its root. A version's parent links are draft-scoped ids, matched on `COALESCE(draft_item_id, id)`; "
+    "roots are items without a parent, or whose parent is not in the version.",
+    columns=(
+        _shown(ITEM_VERSIONS, "product_id"),
+        _shown(ITEM_VERSIONS, "version_number"),
+        _shown(ITEM_VERSIONS, "id", as_name="item_id", description="The item's id in the version."),
+        _computed("draft_item_id", "text", _DRAFT_ITEM),
+        _shown(ITEM_VERSIONS, "readable_id", as_name="item_readable_id"),
+        _shown(ITEM_VERSIONS, "name", as_name="item_name", description="The item's name in the version."),
+        _shown(ITEM_VERSIONS, "workspace_id"),
+        _shown(ITEM_VERSIONS, "parent_item_id"),
+        _computed("root_item_id", "text", "The draft-scoped id of the root of the item's tree."),
+        _computed("depth", "bigint", "Levels below the root: 0 for a root item."),
+        _computed("path", "text", "Names in the version from the root down to this item, joined by ' / '."),
+        _shown(ITEM_VERSIONS, "deleted", description="The item is soft-deleted in the version."),
+    ),
+)
+
+_VALUE_COLUMNS = (
+    "value_number",
+    "value_unit",
+    "value_si",
+    "si_unit",
+    "value_text",
+    "value_date",
+    "value_matrix",
+    "value",
+    "category",
+    "display_unit",
+    "updated_at",
+)
+
+BASELINE_PROPERTY_VALUES = View(
+    name="baseline_property_values",
+    description="One row per live property of each product's baseline version (`baseline_version_number`, "
+    "once `product_versions` says it is `complete`), with the names around it and its typed value, also "
+    "in SI units: the property is not soft-deleted in the version, nor is its item; the product is still "
+    "listed.",
+    columns=(
+        _shown(PROPERTY_VERSIONS, "product_id"),
+        _shown(PRODUCTS, "name", as_name="product_name", description="The product's display name."),
+        _shown(PRODUCTS, "workspace_id"),
+        _shown(WORKSPACES, "name", as_name="workspace_name", description="The workspace's display name."),
+        _shown(PROPERTY_VERSIONS, "version_number", as_name="baseline_version"),
+        _shown(
+            PROPERTY_VERSIONS, "id", as_name="property_id", description="The property's id in the version."
+        ),
+        _computed("draft_property_id", "text", _DRAFT_PROPERTY),
+        _shown(PROPERTY_VERSIONS, "readable_id", as_name="property_readable_id"),
+        _shown(PROPERTY_VERSIONS, "name", as_name="property_name", description="The name in the version."),
+        _shown(PROPERTY_VERSIONS, "type", as_name="property_type"),
+        _shown(PROPERTY_VERSIONS, "item_id", description=_DRAFT_ITEM),
+        _shown(ITEM_VERSIONS, "name", as_name="item_name", description="The item's name in the version."),
+        *(_shown(PROPERTY_VERSIONS, name) for name in _VALUE_COLUMNS),
+        _computed("updated_by_name", "text", _UPDATED_BY_NAME),
+    ),
+)
+
+_CHANGED = "Only when the unit (`old_unit`, `new_unit`) is the same; null otherwise, and for non-numbers."
+
+PROPERTY_CHANGES_SINCE_BASELINE = View(
+    name="property_changes_since_baseline",
+    description="For each product with a `complete` baseline version: every live property of the draft "
+    "that differs from the baseline, matched on the draft id (`COALESCE(draft_property_id, id)`): `added` "
+    "(in the draft only), `removed` (in the baseline only: deleted since, or on an item deleted since) or "
+    "`changed` (value, unit, name or type), with both values and the difference in the property's unit "
+    "and in SI units. Unchanged properties are left out.",
+    columns=(
+        _shown(PRODUCTS, "id", as_name="product_id", description="The product's API id."),
+        _shown(PRODUCTS, "name", as_name="product_name", description="The product's display name."),
+        _shown(PRODUCTS, "workspace_id"),
+        _shown(PROPERTY_VERSIONS, "version_number", as_name="baseline_version"),
+        _computed("draft_property_id", "text", _DRAFT_PROPERTY),
+        _shown(PROPERTIES, "item_id", description=_DRAFT_ITEM),
+        _shown(ITEMS, "name", as_name="item_name", description="The item's name (draft, else baseline)."),
+        _shown(PROPERTIES, "name", as_name="property_name", description="The name (draft, else baseline)."),
+        _shown(PROPERTIES, "type", as_name="property_type"),
+        _computed("change", "text", "added, removed or changed."),
+        _shown(
+            PROPERTIES, "value", as_name="old_value", description="The value in the baseline (JSON text)."
+        ),
+        _shown(PROPERTIES, "value", as_name="new_value", description="The value in the draft (JSON text)."),
+        _shown(PROPERTIES, "value_number", as_name="old_value_number", description="The baseline's number."),
+        _shown(PROPERTIES, "value_number", as_name="new_value_number", description="The draft's number."),
+        _shown(PROPERTIES, "value_unit", as_name="old_unit", description="The baseline's unit."),
+        _shown(PROPERTIES, "value_unit", as_name="new_unit", description="The draft's unit."),
+        _computed("difference", "double", f"`new_value_number - old_value_number`. {_CHANGED}"),
+        _shown(PROPERTIES, "value_si", as_name="old_value_si", description="The baseline's number in SI."),
+        _shown(PROPERTIES, "value_si", as_name="new_value_si", description="The draft's number in SI."),
+        _computed("si_unit", "text", "The SI unit of both values; null when they differ or are not set."),
+        _computed("difference_si", "double", "`new_value_si - old_value_si`, when both have one `si_unit`."),
+        _shown(PROPERTIES, "updated_at", description="When the draft's property was last updated (UTC)."),
+        _computed("updated_by_name", "text", _UPDATED_BY_NAME + " (the draft's property)"),
+    ),
+)
+
 VIEWS: dict[str, View] = {
-    view.name: view for view in (ITEM_TREE, PRODUCT_SUMMARY, PROPERTY_VALUES, FRESHNESS)
+    view.name: view
+    for view in (
+        ITEM_TREE,
+        PRODUCT_SUMMARY,
+        PROPERTY_VALUES,
+        FRESHNESS,
+        ITEM_VERSION_TREE,
+        BASELINE_PROPERTY_VALUES,
+        PROPERTY_CHANGES_SINCE_BASELINE,
+    )
 }
-"""The analyst views, in creation order (`property_values` reads `item_tree`)."""
+"""The analyst views (created in file-name order: `property_changes_since_baseline` reads
+`baseline_property_values`, `property_values` reads `item_tree`)."""

@@ -172,6 +172,18 @@ class PoelisClient:
     def iter_organization_users(self) -> Iterator[Record]:
         return self._iter_list("/organization/users", {})
 
+    def probe_version(self, product_id: str, version: int | str) -> bool:
+        """Whether a published version of a product exists, for one request: no endpoint lists versions, so
+        the cheapest listing of it (one item) is asked, and a 404 means no such version."""
+        query = _query(product_id=product_id, version=version, include_deleted=True, limit=1)
+        try:
+            _page_records(
+                self._get_json("/items", query), f"GET {settings.API_PREFIX}/items?version={version}"
+            )
+        except NotFoundError:
+            return False
+        return True
+
     # --- single resources ---------------------------------------------------------------------------------
 
     def get_workspace(self, workspace_id: str) -> Record:

@@ -3,7 +3,9 @@
 `apply_mutation(dataset, seed)` edits property values (bumping `updatedAt`), soft-deletes items, removes
 properties outright, creates items and properties, and adds a never-seen field to some records. The
 returned `Mutation` lists every id it touched, so tests can check a sync picked each change up.
-Published versions never change.
+Published versions never change, but a mutation may publish a new one (the draft as it is, as a change
+request would) or move a product's baseline to another existing version, from its own random stream, so the
+draft edits of a seed stay what they were.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import json
 import random
 from dataclasses import dataclass, field
 
-from poelis_pipelines.fake_api.dataset import FakeDataset, random_uuid, random_value, slug
+from poelis_pipelines.fake_api.dataset import FakeDataset, ProductVersion, random_uuid, random_value, slug
 from poelis_pipelines.fake_api.store import Record, RecordStore, StoredRecord
 
 NEW_FIELD = "review_comment"  # the unknown field a mutation introduces
@@ -30,6 +32,8 @@ class Mutation:
     added_properties: list[str] = field(default_factory=list)
     new_field: str = NEW_FIELD
     records_with_new_field: list[str] = field(default_factory=list)  # item and property ids
+    published_versions: list[tuple[str, int]] = field(default_factory=list)  # (product id, new version)
+    moved_baselines: list[tuple[str, int | None, int]] = field(default_factory=list)  # (product, old, new)
 
     @property
     def changed_ids(self) -> set[str]:
@@ -47,6 +51,7 @@ class _Mutator:
     def __init__(self, dataset: FakeDataset, seed: int) -> None:
         self.dataset = dataset
         self.rng = random.Random(f"mutation:{seed}")
+        self.release_rng = random.Random(f"release:{seed}")
         self.mutation = Mutation(dataset.organization_id)
 
     def now(self) -> str:
@@ -83,7 +88,56 @@ class _Mutator:
             self.add_new_field(self.dataset.item_store, stored)
         for stored in targets[4:5]:
             self.soft_delete_item(stored)
+        self.release(products)
         return self.mutation
+
+    def release(self, products: list[str]) -> None:
+        """Now and then publish the draft of one product as its next version, and move another product's
+        baseline to one of its other versions (never to the version just published)."""
+        rng = self.release_rng
+        if rng.random() < 0.5:
+            self.publish(rng.choice(products))
+        movable = [
+            product_id
+            for product_id in products
+            if len(self.dataset.versions.get(product_id, {})) >= 2
+            and product_id not in {published for published, _ in self.mutation.published_versions}
+        ]
+        if movable and rng.random() < 0.5:
+            self.move_baseline(rng.choice(movable))
+
+    def publish(self, product_id: str) -> None:
+        """The product's draft as version max+1: records as they are, 15% of them (as if changed since the
+        last version) as copies with new ids pointing back with `draft_item_id` / `draft_property_id`."""
+        dataset = self.dataset
+        dataset.materialise(product_id)
+        number = max(dataset.versions.get(product_id, {}), default=0) + 1
+        version = ProductVersion(product_id, number)
+        for item in dataset.item_store.children(product_id).all:
+            version.add_item(self.maybe_copied(version.item_store, item, "draft_item_id"), item.id)
+            for prop in dataset.property_store.children(item.id).all:
+                version.add_property(
+                    self.maybe_copied(version.property_store, prop, "draft_property_id"), prop.id
+                )
+        dataset.add_version(version)
+        self.mutation.published_versions.append((product_id, number))
+
+    def maybe_copied(self, store: RecordStore, stored: StoredRecord, back_link: str) -> StoredRecord:
+        if self.release_rng.random() >= 0.15:
+            return stored
+        record = json.loads(stored.body)
+        return store.stored({**record, "id": random_uuid(self.release_rng), back_link: stored.id})
+
+    def move_baseline(self, product_id: str) -> None:
+        record = json.loads(self.dataset.product_store.get(product_id).body)  # type: ignore[union-attr]
+        old = record.get("baseline_version_number")
+        choices = [number for number in sorted(self.dataset.versions[product_id]) if number != old]
+        new = self.release_rng.choice(choices)
+        record["baseline_version_number"] = new
+        self.stamp(record)
+        self.dataset.product_store.replace(record)
+        self.dataset.baselines[product_id] = new
+        self.mutation.moved_baselines.append((product_id, old, new))
 
     def stamp(self, record: Record) -> None:
         record["updatedAt"] = self.now()

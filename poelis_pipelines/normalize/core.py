@@ -23,7 +23,7 @@ from poelis_pipelines.normalize.property_values import typed_values
 from poelis_pipelines.normalize.units import si_columns
 from poelis_pipelines.normalize.values import convert, from_arrow, json_text, nulls, parse_datetimes
 from poelis_pipelines.redaction import scrub
-from poelis_pipelines.tables import EXTRA, TABLES, Column, Table
+from poelis_pipelines.tables import EXTRA, Column, Table, merged_tables
 
 _NO_FIELDS: dict[str, Any] = {}
 """Read (never written) in place of a nested value that is not an object, so `dict.get` gives None."""
@@ -101,7 +101,7 @@ class _Layout:
 
 @functools.cache
 def _layout(table_name: str) -> _Layout:
-    api = [column for column in TABLES[table_name].columns if column.origin == "api"]
+    api = [column for column in merged_tables()[table_name].columns if column.origin == "api"]
     nested: dict[str, list[Column]] = {}
     for column in api:
         if len(column.path) > 1:
@@ -163,10 +163,10 @@ def normalize(
     Raises `NormalizationError` for a record that is not an object or has no id; warns
     `UnknownPropertyTypeWarning` for property types it does not know (the rows are kept).
     """
-    table = TABLES.get(table_name)
+    table = merged_tables().get(table_name)
     if table is None:
         raise NormalizationError(
-            f"unknown table {table_name!r}; expected one of {sorted(TABLES)}", endpoint=endpoint
+            f"unknown table {table_name!r}; expected one of {sorted(merged_tables())}", endpoint=endpoint
         )
     rows = _checked_records(records, endpoint)
     lineage_ids = _checked_lineage(table, lineage, endpoint)

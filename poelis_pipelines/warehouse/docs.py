@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from poelis_pipelines.tables import TABLES, VIEWS, Column, all_tables
+from poelis_pipelines.tables import VIEWS, Column, all_tables, merged_tables
 from poelis_pipelines.warehouse.statements import FINGERPRINT_TABLE, SQL_TYPES
 
 _INTRO = """# Warehouse tables
@@ -89,7 +89,7 @@ def render_tables_doc() -> str:
         facts = []
         if table.primary_key:
             facts.append(f"Primary key: `{', '.join(table.primary_key)}`.")
-        if table.name in TABLES:
+        if table.name in merged_tables():
             scope = f"`{table.scope_column}`" if table.scope_column else "the whole table"
             narrower = "".join(f" (or `{column}`)" for column in table.narrower_scope_columns)
             facts.append(f"Scope of a complete listing: {scope}{narrower}.")

@@ -23,9 +23,10 @@ from poelis_pipelines.tables import (
     PANDAS_DTYPES,
     SYNC_RUN_STATUSES,
     SYNC_RUNS,
-    TABLES,
+    VERSION_TABLES,
     Table,
     all_tables,
+    merged_tables,
 )
 from poelis_pipelines.warehouse.bulk import staged
 from poelis_pipelines.warehouse.errors import (
@@ -62,8 +63,9 @@ buffer cache that a sync merging a few scopes at a time never reuses. With no pr
 limit (every core of a large server splitting 128MB would starve them). Measured on a CLI sync at fake
 scale `large`: peak RSS ~500 MB with DuckDB's defaults, ~434 MB with these, 75 s against ~80 s. In-memory
 databases keep the defaults, having nowhere to spill their tables to."""
-UPSERT_TABLES = {ITEM_SYNC_STATE.name: ITEM_SYNC_STATE}
-"""Bookkeeping tables a merge may write rows of, replaced by primary key, in its transaction (`upserts`)."""
+UPSERT_TABLES = {table.name: table for table in (ITEM_SYNC_STATE, *VERSION_TABLES)}
+"""Tables a merge may write rows of, replaced by primary key, in its transaction (`upserts`): bookkeeping,
+and the published versions, which are immutable and whose ids recur across versions (no merge by id)."""
 SCHEMA_TOKEN = "{{schema}}"
 """Placeholder for the quoted schema in `sql/views/*.sql` (`sql/queries/` name `poelis.`: see `queries`)."""
 
@@ -462,9 +464,9 @@ class Warehouse:
     def _checked_batch(self, batch: Batch) -> tuple[Table, pd.DataFrame, str | None, list[str | None]]:
         """The batch's table, its frame in declared column order, its scope column and scope values; or a
         `BatchError`."""
-        table = TABLES.get(batch.table)
+        table = merged_tables().get(batch.table)
         if table is None:
-            raise BatchError(f"unknown table {batch.table!r}; expected one of {sorted(TABLES)}")
+            raise BatchError(f"unknown table {batch.table!r}; expected one of {sorted(merged_tables())}")
         if table.scope_columns and (
             len(batch.scope) != 1 or not set(batch.scope) <= set(table.scope_columns)
         ):
@@ -519,10 +521,15 @@ class Warehouse:
         if frame.empty:
             return
         target = self._qualified(table.name)
-        [key] = (quote(name) for name in table.primary_key)
+        keys = [quote(name) for name in table.primary_key]
         columns = ", ".join(quote(name) for name in table.column_names)
         with staged(connection, self.dialect, table, frame) as stage:
-            connection.exec_driver_sql(f"DELETE FROM {target} WHERE {key} IN (SELECT {key} FROM {stage})")
+            if len(keys) == 1:
+                where = f"{keys[0]} IN (SELECT {keys[0]} FROM {stage})"
+            else:
+                matched = " AND ".join(f"s.{key} = {target}.{key}" for key in keys)
+                where = f"EXISTS (SELECT 1 FROM {stage} AS s WHERE {matched})"
+            connection.exec_driver_sql(f"DELETE FROM {target} WHERE {where}")
             connection.exec_driver_sql(f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {stage}")
 
     # --- sync runs ---------------------------------------------------------------------------------------

@@ -60,4 +60,4 @@ def test_history_tables_drop_synced_at_and_add_validity() -> None:
     assert history.column_names[-3:] == ("_valid_from", "_valid_to", "_change")
     assert {"_removed_at", "_extra", "value"} <= set(history.column_names)
     assert [table.name for table in all_tables()][-1] == SYNC_RUNS.name
-    assert len({table.name for table in all_tables()}) == 10  # with item_sync_state
+    assert len({table.name for table in all_tables()}) == 15  # with users, item_sync_state and versions

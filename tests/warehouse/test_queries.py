@@ -23,8 +23,12 @@ import sqlalchemy as sa
 from warehouse_helpers import PRODUCT_ID, WORKSPACE_ID, spec_examples
 
 from poelis_pipelines import settings
+from poelis_pipelines.client import PoelisClient
 from poelis_pipelines.normalize import normalize
+from poelis_pipelines.sync import sync_users
+from poelis_pipelines.versions import sync_versions
 from poelis_pipelines.warehouse import Batch, Warehouse
+from poelis_pipelines.warehouse.inspection import live_ids
 from poelis_pipelines.warehouse.queries import QUERIES_DIR, example_queries, in_schema
 
 SI_UNIT_OF_CATEGORY = {  # what the fake's categories (SPEC section 6) add up in
@@ -77,6 +81,13 @@ def cli_sync(url: str, fake_api: Any, home: Path) -> None:
     assert result.returncode == 0, result.stderr
 
 
+def sync_baselines_and_users(url: str, fake_api: Any) -> None:
+    """What the CLI does not run yet: the products' baseline versions and the organization's users."""
+    with PoelisClient(fake_api.api_key, fake_api.base_url) as client, Warehouse(url) as warehouse:
+        sync_users(client, warehouse, run_key="queries")
+        sync_versions(client, warehouse, live_ids(warehouse, "workspaces"), mode=settings.VERSIONS_BASELINE)
+
+
 def si_value(value: float, unit: str) -> float:
     """One value in SI, asked of pint directly (the loader converts per unit; this is the per-value truth)."""
     if unit == "-":
@@ -104,6 +115,7 @@ def test_every_query_runs_as_written_on_a_synced_warehouse_and_sums_the_fake_in_
     default_schema_url: str, fake_api: Any, tmp_path: Path
 ) -> None:
     cli_sync(default_schema_url, fake_api, tmp_path / "dagster_home")
+    sync_baselines_and_users(default_schema_url, fake_api)
     for name, path in example_queries().items():
         rows = run_as_written(default_schema_url, path.read_text(encoding="utf-8"))
         assert rows, f"{name} returned nothing on the fake's data"

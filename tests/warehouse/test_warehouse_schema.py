@@ -229,7 +229,15 @@ def test_views_return_the_right_rows(view_warehouse: Warehouse) -> None:
         ),
     ]
     warehouse.merge(batches, synced_at=SYNCED)
-    views = ["freshness", "item_tree", "product_summary", "property_values"]
+    views = [
+        "baseline_property_values",
+        "freshness",
+        "item_tree",
+        "item_version_tree",
+        "product_summary",
+        "property_changes_since_baseline",
+        "property_values",
+    ]
     assert warehouse.create_views() == views
     assert warehouse.create_views() == views  # idempotent
 
