@@ -513,6 +513,20 @@ def _computed(name: str, type_: LogicalType, description: str) -> Column:
 
 _LIVE = "not soft-deleted (`deleted`) and still listed by the API (`_removed_at` null)"
 
+_VALUE_COLUMNS = (  # a property's typed value, as the views show it
+    "value_number",
+    "value_unit",
+    "value_si",
+    "si_unit",
+    "value_text",
+    "value_date",
+    "value_matrix",
+    "value",
+    "category",
+    "display_unit",
+    "updated_at",
+)
+
 PROPERTY_VALUES = View(
     name="property_values",
     description="One row per live property, with the names around it and its typed value, also in SI units: "
@@ -530,23 +544,7 @@ PROPERTY_VALUES = View(
         _shown(PROPERTIES, "item_id"),
         _shown(ITEMS, "name", as_name="item_name", description="The item's display name."),
         _computed("item_path", "text", "The item's path from its tree's root, e.g. 'Engine / Compressor'."),
-        *(
-            _shown(PROPERTIES, name)
-            for name in (
-                "value_number",
-                "value_unit",
-                "value_si",
-                "si_unit",
-                "value_text",
-                "value_date",
-                "value_matrix",
-                "value",
-                "category",
-                "display_unit",
-                "updated_at",
-                SYNCED_AT,
-            )
-        ),
+        *(_shown(PROPERTIES, name) for name in (*_VALUE_COLUMNS, SYNCED_AT)),
     ),
 )
 
@@ -794,20 +792,6 @@ ITEM_VERSION_TREE = View(
         _computed("path", "text", "Names in the version from the root down to this item, joined by ' / '."),
         _shown(ITEM_VERSIONS, "deleted", description="The item is soft-deleted in the version."),
     ),
-)
-
-_VALUE_COLUMNS = (
-    "value_number",
-    "value_unit",
-    "value_si",
-    "si_unit",
-    "value_text",
-    "value_date",
-    "value_matrix",
-    "value",
-    "category",
-    "display_unit",
-    "updated_at",
 )
 
 BASELINE_PROPERTY_VALUES = View(
