@@ -94,7 +94,9 @@ def assert_synced_exactly(run: DagRun, target: Cli) -> None:
     target.assert_key_absent()
 
 
-def test_poelis_sync_from_connections_into_duckdb(airflow_home: Path, tmp_path: Path) -> None:
+def test_poelis_sync_from_connections_into_duckdb_and_a_rerun_resumes(
+    airflow_home: Path, tmp_path: Path
+) -> None:
     with FakePoelisServer(seed=7, scale="tiny") as server:
         url = f"duckdb:///{tmp_path}/warehouse.duckdb"
         env = airflow_environment(airflow_home)
@@ -104,7 +106,19 @@ def test_poelis_sync_from_connections_into_duckdb(airflow_home: Path, tmp_path: 
             server, tmp_path, {settings.ENV_WAREHOUSE_URL: url, settings.ENV_WAREHOUSE_SCHEMA: SCHEMA}
         )
 
-        assert_synced_exactly(trigger(airflow_home, env), target)
+        run = trigger(airflow_home, env)
+        assert_synced_exactly(run, target)
+
+        # A retry (or a cleared task) of the same DAG run skips every scope that run committed.
+        before = server.total_requests
+        rerun = run_airflow(
+            env, "tasks", "test", "poelis_sync", "sync_workspace", run.run_id, "--map-index", "0"
+        )
+        assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+        assert server.total_requests == before, "the re-executed task fetched again what it had committed"
+        target.outputs += [rerun.stdout, rerun.stderr]
+        target.assert_matches_fake()
+        target.assert_key_absent()
 
 
 @pytest.mark.postgres
