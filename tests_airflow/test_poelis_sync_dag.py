@@ -8,6 +8,7 @@ cell, and a refused key must fail the first task once, with one line, and run no
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import sys
 from dataclasses import dataclass
@@ -20,10 +21,11 @@ from poelis_pipelines.fake_api import FakePoelisServer
 from poelis_pipelines.warehouse.inspection import live_ids
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "chaos"))
-from airflow_helpers import airflow_environment, run_airflow
+from airflow_helpers import airflow_environment, api_server, run_airflow
 from chaos_helpers import Cli  # the proofs every end-to-end scenario ends with
 
 SCHEMA = "poelis_af"
+CARELESS_DAG = Path(__file__).resolve().parent / "dags" / "careless_user.py"
 VIEWS = ["freshness", "item_tree", "product_summary", "property_values"]
 
 
@@ -180,3 +182,23 @@ def test_the_provider_declares_the_connection_types(migrated_airflow_home: Path)
     assert hooks["poelis"]["class"] == "poelis_pipelines.airflow.hooks.PoelisHook"
     assert hooks["poelis_warehouse"]["class"] == "poelis_pipelines.airflow.hooks.PoelisWarehouseHook"
     assert {hooks[name]["package_name"] for name in ("poelis", "poelis_warehouse")} == {"poelis-pipelines"}
+
+
+def test_the_key_is_masked_in_the_task_log_files(airflow_home: Path) -> None:
+    """A real task process (the executor's, reporting to the API server) whose own code logs and prints the
+    key of POELIS_API_KEY: the hook registered it with Airflow's secrets masker, so the log files hide it."""
+    shutil.copy(CARELESS_DAG, airflow_home / "dags" / CARELESS_DAG.name)
+    with FakePoelisServer(seed=7, scale="tiny") as server:
+        env = airflow_environment(airflow_home)
+        env.update({settings.ENV_API_KEY: server.api_key, settings.ENV_BASE_URL: server.base_url})
+        with api_server(env):
+            result = run_airflow(env, "dags", "test", "careless_user", "--use-executor")
+        assert result.returncode == 0, result.stdout + result.stderr
+
+        (task_log,) = (airflow_home / "logs" / "dag_id=careless_user").rglob("attempt=1.log")
+        events = [json.loads(line)["event"] for line in task_log.read_text().splitlines()]
+        assert "the key is ***" in events
+        assert "printed key: ***" in events
+        for path in (airflow_home / "logs").rglob("*"):
+            if path.is_file():
+                assert server.api_key.encode() not in path.read_bytes(), f"the key leaked into {path}"
