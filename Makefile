@@ -42,7 +42,7 @@ $(AIRFLOW_STAMP): pyproject.toml constraints.txt constraints-airflow.txt
 	test -x $(AIRFLOW_VENV)/bin/python || $(PYTHON) -m venv $(AIRFLOW_VENV)
 	$(AIRFLOW_VENV)/bin/python -m pip --quiet --disable-pip-version-check install --upgrade pip
 	$(AIRFLOW_VENV)/bin/python -m pip --quiet --disable-pip-version-check install \
-		-c constraints.txt -c constraints-airflow.txt -e '.[airflow]' pytest pytest-timeout
+		-c constraints.txt -c constraints-airflow.txt -e '.[airflow]' pytest pytest-timeout mypy
 	touch $(AIRFLOW_STAMP)
 
 demo: $(RUN_STAMP)
@@ -56,7 +56,8 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict poelis_pipelines/client poelis_pipelines/normalize poelis_pipelines/warehouse \
-		poelis_pipelines/tables.py poelis_pipelines/settings.py poelis_pipelines/redaction.py
+		poelis_pipelines/tables.py poelis_pipelines/settings.py poelis_pipelines/redaction.py \
+		poelis_pipelines/failures.py
 	$(BIN)/mypy poelis_pipelines
 
 # The definitions must load with no secret in the environment (keys are read when a run starts).
@@ -66,8 +67,10 @@ defs-check: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest
 
-# `airflow dags test poelis_sync` against the fake API, into DuckDB and PostgreSQL (tests_airflow/).
+# The provider type-checked against Airflow's own types, then `airflow dags test poelis_sync` against the
+# fake API, into DuckDB and PostgreSQL (tests_airflow/).
 airflow-test: $(AIRFLOW_STAMP) postgres
+	$(AIRFLOW_VENV)/bin/mypy poelis_pipelines/airflow
 	$(AIRFLOW_VENV)/bin/pytest tests_airflow
 
 # Starts the machine's PostgreSQL cluster where there is one; harmless when it is already up or absent.

@@ -187,7 +187,8 @@ def sync_workspace(
     return summary
 
 
-@task(pool=settings.API_CONCURRENCY_POOL)
+# none_failed: an organization without workspaces maps no task, and still gets its views.
+@task(pool=settings.API_CONCURRENCY_POOL, trigger_rule="none_failed")
 def analyst_views(warehouse_conn_id: str = PoelisWarehouseHook.default_conn_name) -> list[str]:
     """Create or replace the analyst views over the synced tables (in the pool: DuckDB has one writer)."""
     with failures_for_airflow(), PoelisWarehouseHook(warehouse_conn_id).get_warehouse() as warehouse:
