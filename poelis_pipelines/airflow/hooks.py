@@ -64,7 +64,6 @@ class PoelisHook(BaseHook):
         `quota_share` and `max_requests` default to `POELIS_QUOTA_SHARE` and `POELIS_MAX_REQUESTS`."""
         connection = connection_or_none(self.poelis_conn_id)
         if connection is not None and connection.password:
-            hide(connection.password.strip())
             key = validate_api_key(
                 connection.password.strip(), source=f"the Airflow connection {self.poelis_conn_id!r}"
             )
