@@ -4,13 +4,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 RUN_STAMP := $(VENV)/.installed-run-stamp
+AIRFLOW_VENV := .venv-airflow
+AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed-stamp
 PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
 PACKAGE_FILES := $(shell find poelis_pipelines -type f -not -path '*/__pycache__/*')
 POELIS_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export POELIS_TEST_POSTGRES_URL
 export DAGSTER_HOME ?= $(CURDIR)/dagster_home
 
-.PHONY: demo test lint typecheck defs-check pytest bench postgres dev constraints clean
+.PHONY: demo test lint typecheck defs-check pytest airflow-test bench postgres dev constraints \
+	constraints-airflow clean
 
 # Development (make test, lint, bench): the package editable, with the test and lint tools, at the exact
 # versions of constraints.txt. Re-installs only when pyproject.toml or the constraints change.
@@ -33,10 +36,19 @@ else
 endif
 	touch $(RUN_STAMP)
 
+# The Airflow provider's tests: the package with the `airflow` extra in a venv of its own, so Airflow's
+# packages stay out of the Dagster one; both constraints files apply, which is what a user of the extra gets.
+$(AIRFLOW_STAMP): pyproject.toml constraints.txt constraints-airflow.txt
+	test -x $(AIRFLOW_VENV)/bin/python || $(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/python -m pip --quiet --disable-pip-version-check install --upgrade pip
+	$(AIRFLOW_VENV)/bin/python -m pip --quiet --disable-pip-version-check install \
+		-c constraints.txt -c constraints-airflow.txt -e '.[airflow]' pytest pytest-timeout mypy
+	touch $(AIRFLOW_STAMP)
+
 demo: $(RUN_STAMP)
 	$(BIN)/poelis-pipelines demo
 
-test: $(STAMP) postgres lint typecheck defs-check pytest
+test: $(STAMP) postgres lint typecheck defs-check pytest airflow-test
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -44,7 +56,8 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict poelis_pipelines/client poelis_pipelines/normalize poelis_pipelines/warehouse \
-		poelis_pipelines/tables.py poelis_pipelines/settings.py poelis_pipelines/redaction.py
+		poelis_pipelines/tables.py poelis_pipelines/settings.py poelis_pipelines/redaction.py \
+		poelis_pipelines/failures.py
 	$(BIN)/mypy poelis_pipelines
 
 # The definitions must load with no secret in the environment (keys are read when a run starts).
@@ -53,6 +66,12 @@ defs-check: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest
+
+# The provider type-checked against Airflow's own types, then `airflow dags test poelis_sync` against the
+# fake API, into DuckDB and PostgreSQL (tests_airflow/).
+airflow-test: $(AIRFLOW_STAMP) postgres
+	$(AIRFLOW_VENV)/bin/mypy poelis_pipelines/airflow
+	$(AIRFLOW_VENV)/bin/pytest tests_airflow
 
 # Starts the machine's PostgreSQL cluster where there is one; harmless when it is already up or absent.
 postgres:
@@ -74,5 +93,12 @@ constraints: $(STAMP)
 	{ sed -n '1,2p' constraints.txt; $(BIN)/python -m pip freeze --exclude poelis-pipelines; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt
 
+# The same for the `airflow` extra: what .venv-airflow holds beyond constraints.txt.
+constraints-airflow: $(AIRFLOW_STAMP)
+	{ sed -n '1,2p' constraints-airflow.txt; \
+		$(AIRFLOW_VENV)/bin/python -m pip freeze --exclude poelis-pipelines | grep -vxFf constraints.txt; \
+	} > constraints-airflow.txt.new
+	mv constraints-airflow.txt.new constraints-airflow.txt
+
 clean:
-	rm -rf $(VENV) build data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(AIRFLOW_VENV) build data .pytest_cache .mypy_cache .ruff_cache

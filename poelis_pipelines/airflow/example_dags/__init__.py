@@ -1,0 +1,1 @@
+"""Example DAGs: copy a file into your DAGs folder (README, "With Airflow")."""
