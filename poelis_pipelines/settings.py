@@ -77,6 +77,8 @@ DEFAULT_ROTATION_FLOOR = 0.25
 # Incremental syncs: every live item's properties are re-listed within this bound (CLI --max-staleness).
 ENV_MAX_STALENESS = "POELIS_MAX_STALENESS"
 DEFAULT_MAX_STALENESS = "24h"
+# A scheduled run's request budget is share x limit x its interval, less this part, so runs never pile up.
+SCHEDULED_RUN_BUDGET_MARGIN = 0.1
 ENV_VERSIONS = "POELIS_VERSIONS"  # published versions to keep: none, baseline or all
 DEFAULT_VERSIONS = "baseline"
 
