@@ -172,6 +172,7 @@ def build_report(
             "budget_per_run": capacity.budget_per_run,
             "listing_requests_per_run": listings,
             "items_per_run": capacity.items_per_run,
+            "next_run_requests": None if incremental is None else min(incremental, capacity.budget_per_run),
             "first_load_runs": capacity.runs_for(full_properties) if state.known else None,
             "holdable_staleness_hours": _hours(holdable),
             "bound_held": held,
@@ -237,7 +238,10 @@ def format_report(report: dict[str, Any]) -> list[str]:
     if schedule["first_load_runs"] is None:
         lines.append(f"{budget}: too few to list any item's properties; raise --quota-share or the interval")
         return lines
-    lines.append(f"{budget}; a first load takes {schedule['first_load_runs']:,} run(s)")
+    lines.append(
+        f"{budget}; the next run spends {schedule['next_run_requests']:,}; a first load takes "
+        f"{schedule['first_load_runs']:,} run(s)"
+    )
     holdable = _describe_duration(timedelta(hours=schedule["holdable_staleness_hours"]))
     if schedule["bound_held"]:
         lines.append(f"staleness the schedule holds: {holdable} (within the bound)")

@@ -128,6 +128,23 @@ def test_scan_on_an_empty_warehouse_plans_the_first_load_and_writes_nothing(
     with Warehouse(env[settings.ENV_WAREHOUSE_URL]) as warehouse:
         assert warehouse.row_count("workspaces") == warehouse.row_count("items") == 0
 
+    hourly = {**env, settings.ENV_SYNC_CRON: "0 * * * *"}
+    tight, _spent = plan_json(
+        fake_api, "--scan", "--quota-share", "0.01", "--max-staleness", "6h", env=hourly, cwd=tmp_path
+    )
+    schedule = tight["schedule"]
+    assert schedule["interval_minutes"] == 60
+    assert schedule["budget_per_run"] == 32  # 0.01 x 60/min x 60 min, less 10%
+    assert schedule["listing_requests_per_run"] == listings
+    assert schedule["next_run_requests"] == 32
+    properties = sum(workspace["full"]["properties"] for workspace in tight["workspaces"])
+    assert schedule["first_load_runs"] == -(-properties // (32 - listings))
+    live = sum(not item["deleted"] for item in fake_api.dataset.items)
+    assert schedule["holdable_staleness_hours"] == -(-live // (32 - listings)) > 6
+    assert schedule["bound_held"] is False
+    # six runs in the bound: each lists a sixth of the live items after its listings, at 60/min x 54 min
+    assert schedule["quota_share_needed"] == round((listings + -(-live // 6)) / (60 * 60 * 0.9), 3)
+
 
 def test_after_changes_a_scan_counts_the_new_and_hinted_items(
     env: dict[str, str], tmp_path: Path, fake_api: FakePoelisServer
@@ -148,6 +165,9 @@ def test_after_changes_a_scan_counts_the_new_and_hinted_items(
     properties = sum(workspace["incremental"]["properties"] for workspace in report["workspaces"])
     assert properties == sum(due.values())
     assert report["incremental_requests"] == report["scan_requests"] + properties
+    assert report["schedule"]["next_run_requests"] == report["incremental_requests"], (
+        "the daily budget covers it"
+    )
 
 
 def test_the_schedule_arithmetic() -> None:
