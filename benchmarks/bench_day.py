@@ -305,6 +305,20 @@ def render(result: DayResult) -> list[str]:
         "own length; just before the next one, 24 h more. p95 of the incremental runs is over the live items "
         "just before each run of the day (the worst moment), the worst of the day; "
         f"requests per run include the {result.listings:,} of the listings, spent every run.",
+        "",
+        "**What the simulated day shows.** "
+        f"Each hourly run spent at most {max(requests):,} requests of its {result.budget:,} and at most "
+        f"{most} of a window's {window_quota} (share {QUOTA_SHARE:g}, burst untouched), so another "
+        f"integration of the organization kept {1 - most / window_quota:.0%} of every window all day; the "
+        f"nightly full sync holds {full_most / window_quota:.0%} of every window for {full_hours:.1f} h. "
+        f"Before every run of the day the live items' properties were at most {_hours(worst_max)} old "
+        f"(p95 {_hours(worst_p95)}; bound {_hours(MAX_STALENESS)}), and a new item's properties landed in "
+        "the first run after it appeared, within the hour; with the nightly full sync both wait up to "
+        f"24 h + {full_hours:.1f} h. Freshness is bought, not saved: the day's runs made "
+        f"{sum(requests):,} requests against the full sync's {full.requests:,}, because every run repeats "
+        f"the listings ({result.listings:,} requests) and every item is still re-listed once within the "
+        "bound. What the hourly runs save is the quota's availability (never more than the share) and the "
+        "wait for new and changed items.",
     ]
     return lines
 
