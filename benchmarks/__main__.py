@@ -5,8 +5,10 @@
 1. full sync, quota off, at S and M: this package vs dlt's rest_api source vs a naive script vs the floor;
 2. a sync under a scaled rate-limit window: achieved rate, 429s, wall time vs the quota floor;
 3. load only: property rows into DuckDB and PostgreSQL (merge vs raw native insert vs to_sql);
-4. peak RSS at S and M.
-`--quick` shrinks every size (S = small, M = medium, one run each, 100k rows) to check the harness.
+4. peak RSS at S and M;
+5. a simulated day at fake scale `large`: hourly incremental runs at quota share 0.5 vs one nightly full sync.
+`--quick` shrinks every size (S = small, M = medium, one run each, 100k rows; the day at `medium`) to check
+the harness.
 """
 
 from __future__ import annotations
@@ -24,8 +26,16 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from benchmarks import bench_load
-from benchmarks.bench_sync import OURS, FakeInfo, PeerSummary, RateLimitedRun, full_sync, rate_limited_sync
+from benchmarks import bench_day, bench_load
+from benchmarks.bench_sync import (
+    DLT_SHORT_PAGE,
+    OURS,
+    FakeInfo,
+    PeerSummary,
+    RateLimitedRun,
+    full_sync,
+    rate_limited_sync,
+)
 from poelis_pipelines import settings
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "RESULTS.md"
@@ -42,23 +52,26 @@ class Plan:
     medium_runs: dict[str, int]
     rate_limited_scale: str
     load_rows: int
+    day_scale: str
 
 
 FULL = Plan(
     small_scale="medium",
     medium_scale="large",
-    small_runs={"floor": 3, OURS: 3, "dlt": 3, "naive": 3},
+    small_runs={"floor": 3, OURS: 3, "dlt": 3, DLT_SHORT_PAGE: 3, "naive": 3},
     medium_runs={"floor": 2, OURS: 2},  # dlt and to_sql at M: see the notes in RESULTS.md
     rate_limited_scale="small",
     load_rows=1_000_000,
+    day_scale="large",
 )
 QUICK = Plan(
     small_scale="small",
     medium_scale="medium",
-    small_runs={"floor": 1, OURS: 1, "dlt": 1, "naive": 1},
+    small_runs={"floor": 1, OURS: 1, "dlt": 1, DLT_SHORT_PAGE: 1, "naive": 1},
     medium_runs={"floor": 1, OURS: 1},
     rate_limited_scale="tiny",
     load_rows=100_000,
+    day_scale="medium",
 )
 
 
@@ -269,6 +282,24 @@ def goals(
     return lines
 
 
+def dlt_configurations(info: FakeInfo, summaries: list[PeerSummary]) -> list[str]:
+    """dlt's requests with its stock paginator and with one that stops on a short page, beside ours."""
+    peers = [summary for peer in ("dlt", DLT_SHORT_PAGE, OURS) if (summary := _summary(summaries, peer))]
+    measured = ", ".join(
+        f"{summary.peer} {summary.median('requests'):,.0f} "
+        f"({summary.median('requests') / info.minimum_requests:.2f}x, {summary.median('seconds'):.1f} s)"
+        for summary in peers
+    )
+    return [
+        "**dlt configured as a careful user would.** Its stock offset paginator stops only on an empty page "
+        "(the API sends no total), so it lists every scope once more than needed; a ten-line paginator that "
+        "stops on a short page (`benchmarks/peers/dlt_short_page.py`) brings it to the fewest possible "
+        f"requests. At S (section 1, requests / minimum, wall time): {measured}. Under the API's quota, "
+        "where wall time is requests / quota, that configuration is what to compare with: the same requests "
+        "for a full sync; what dlt has no counterpart for is the incremental runs above.",
+    ]
+
+
 def render(
     args: argparse.Namespace,
     plan: Plan,
@@ -278,6 +309,7 @@ def render(
     medium: list[PeerSummary],
     limited_runs: list[RateLimitedRun],
     load_results: list[bench_load.Result],
+    day: bench_day.DayResult,
     elapsed: float,
 ) -> str:
     command = "make bench" if not args.quick else "python -m benchmarks --quick"
@@ -313,7 +345,9 @@ def render(
         f"**{OURS}** = `python -m poelis_pipelines sync --fresh` (Dagster in process, SQLite instance "
         "storage in a temporary `DAGSTER_HOME`); **dlt** = dlt's `rest_api` source (bearer auth, offset "
         "paginator limit 200, children resolved from the parent's id) into DuckDB; **naive** = "
-        "`requests.get` + `pandas.json_normalize` + `DataFrame.to_sql`.",
+        "`requests.get` + `pandas.json_normalize` + `DataFrame.to_sql`; **dlt-short-page** = the same dlt "
+        "source with a ten-line offset paginator that stops on a short page (`benchmarks/peers/"
+        "dlt_short_page.py`), as a careful user would configure it.",
         "",
         "## Goals",
         "",
@@ -331,7 +365,9 @@ def render(
         "the time budget and ~15 GB. M runs twice per peer (the median of two is their mean) to keep "
         "`make bench` near 15 minutes.",
         "dlt's offset paginator needs a total or a has-more flag to stop on a short page; the API has "
-        "neither, so dlt stops on an empty page and lists every item twice.",
+        "neither, so dlt stops on an empty page and lists every item twice. With a ten-line paginator that "
+        "stops on a short page (dlt-short-page) dlt makes the fewest possible requests, like this package: "
+        "the gap in requests is a configuration, not dlt; the gap in time and memory remains.",
         "",
         "## 2. Rate-limited sync",
         "",
@@ -347,6 +383,12 @@ def render(
         "## 4. Memory",
         "",
         *memory,
+        "",
+        f"## 5. A simulated day (fake scale `{plan.day_scale}`)",
+        "",
+        *bench_day.render(day),
+        "",
+        *dlt_configurations(small_info, small),
         "",
         "## What limits the goals that are not met",
         "",
@@ -377,11 +419,15 @@ def main(argv: list[str] | None = None) -> int:
         medium_info, medium = full_sync(plan.medium_scale, plan.medium_runs, workdir)
         print("2. rate-limited sync", file=sys.stderr)
         limited_runs = rate_limited_sync(plan.rate_limited_scale, *RATE_LIMIT, (OURS, "dlt"), workdir)
+        print(f"5. a simulated day ({plan.day_scale})", file=sys.stderr)
+        day = bench_day.simulate_day(plan.day_scale, workdir, lambda line: print(line, file=sys.stderr))
     print(f"3. load {plan.load_rows:,} rows", file=sys.stderr)
     load_results = bench_load.measure(plan.load_rows, 10_000, postgres_url)
     elapsed = time.monotonic() - started
 
-    report = render(args, plan, small_info, small, medium_info, medium, limited_runs, load_results, elapsed)
+    report = render(
+        args, plan, small_info, small, medium_info, medium, limited_runs, load_results, day, elapsed
+    )
     args.output.write_text(report)
     print(report)
     return 0

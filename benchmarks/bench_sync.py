@@ -8,7 +8,8 @@ served (counted at the server, by status), peak RSS and CPU seconds of the synci
 and the rows it wrote (counted in its DuckDB file afterwards, so a peer that loses rows shows it).
 
 Peers (`benchmarks/peers/`): `floor` (one keep-alive session, one native DuckDB insert per table),
-`naive` (requests + `pandas.json_normalize` + `DataFrame.to_sql`), `dlt` (dlt's `rest_api` source). This
+`naive` (requests + `pandas.json_normalize` + `DataFrame.to_sql`), `dlt` (dlt's `rest_api` source, with its
+stock offset paginator or with a ten-line one that stops on a short page). This
 package runs as users run it: `python -m poelis_pipelines sync --fresh` with a Dagster instance in a
 temporary `DAGSTER_HOME` (SQLite run and event storage, the project's `dagster.yaml`).
 """
@@ -26,6 +27,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -34,11 +36,13 @@ from poelis_pipelines import settings
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PROJECT_DAGSTER_YAML = PROJECT_ROOT / "dagster_home" / "dagster.yaml"
 OURS = "poelis-pipelines"
-PEERS = ("floor", OURS, "dlt", "naive")
+DLT_SHORT_PAGE = "dlt-short-page"
+PEERS = ("floor", OURS, "dlt", DLT_SHORT_PAGE, "naive")
 PEER_MODULES = {
     "floor": "benchmarks.peers.floor",
     "naive": "benchmarks.peers.naive",
     "dlt": "benchmarks.peers.dlt_rest_api",
+    DLT_SHORT_PAGE: "benchmarks.peers.dlt_short_page",
 }
 LEVELS = ("workspaces", "products", "items", "properties")
 
@@ -68,15 +72,28 @@ class FakeAPI:
             raise RuntimeError(f"the fake API did not start: {command}")
         self.info = FakeInfo(**json.loads(line))
 
+    def _ask(self, command: str) -> dict[str, Any]:
+        assert self.process.stdin is not None
+        assert self.process.stdout is not None
+        self.process.stdin.write(f"{command}\n")
+        self.process.stdin.flush()
+        answer: dict[str, Any] = json.loads(self.process.stdout.readline())
+        return answer
+
+    def served(self) -> dict[str, Any]:
+        """What the fake answered since the previous call: `statuses` (requests by HTTP status), `span`
+        (seconds from the first to the last) and `most_in_a_window` (requests in its busiest window)."""
+        return self._ask("counters")
+
     def served_since_last_call(self) -> tuple[dict[str, int], float]:
         """Requests the fake answered since the previous call, by HTTP status, and the seconds from the
         first of them to the last."""
-        assert self.process.stdin is not None
-        assert self.process.stdout is not None
-        self.process.stdin.write("counters\n")
-        self.process.stdin.flush()
-        answer = json.loads(self.process.stdout.readline())
+        answer = self.served()
         return {status: int(count) for status, count in answer["statuses"].items()}, float(answer["span"])
+
+    def mutate(self, seed: int) -> list[str]:
+        """Change the organization as its users would (`FakePoelisServer.mutate`); the items it added."""
+        return list(self._ask(f"mutate {seed}")["added_items"])
 
     def close(self) -> None:
         assert self.process.stdin is not None

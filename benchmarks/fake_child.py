@@ -5,8 +5,10 @@
 It builds the whole dataset before it serves (the fake otherwise generates products lazily, on first
 listing, which would bill the generation to whichever peer runs first), then prints one JSON line: the base
 URL, the key, the entity counts and the fewest list requests a full crawl can make. On stdin it answers
-`counters` with the requests served since the last `counters` (by status) and the seconds from the first
-to the last of them, so the parent counts every peer's requests at the server, the same way for all.
+`counters` with the requests served since the last `counters` (by status), the seconds from the first
+to the last of them and the most requests one rate-limit window served, so the parent counts every peer's
+requests at the server, the same way for all; and `mutate SEED` by changing the organization as its users
+would (`FakePoelisServer.mutate`), answering the ids of the items it added.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import json
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 
 from poelis_pipelines import settings
@@ -71,12 +74,24 @@ def main(argv: list[str] | None = None) -> int:
         }
         print(json.dumps(ready), flush=True)
         for line in sys.stdin:
-            if line.strip() == "counters":
+            command, *arguments = line.split()
+            if command == "counters":
                 by_status: dict[str, int] = {}
                 for (_route, status), count in server.counters.items():
                     by_status[str(status)] = by_status.get(str(status), 0) + count
+                per_window: Counter[str] = Counter()
+                for (window, _route, _status), count in server.window_counters.items():
+                    per_window[window] += count
                 server.reset_counters()
-                print(json.dumps({"statuses": by_status, "span": clock.span_and_reset()}), flush=True)
+                answer = {
+                    "statuses": by_status,
+                    "span": clock.span_and_reset(),
+                    "most_in_a_window": max(per_window.values(), default=0),
+                }
+                print(json.dumps(answer), flush=True)
+            elif command == "mutate":
+                mutation = server.mutate(int(arguments[0]))
+                print(json.dumps({"added_items": mutation.added_items}), flush=True)
     return 0
 
 

@@ -1,18 +1,26 @@
-"""What a full sync will cost, from what the warehouse already holds: requests, and time at the key's quota.
+"""What a full or an incremental sync will cost, from what the warehouse already holds: requests, and time
+at the key's quota; and what an hourly schedule can hold at a quota share.
 
-No request is made: the last sync's listings are in the warehouse, and a full sync lists the same scopes
-again (the workspaces, each workspace's products, each product's items, each item's properties), so its
-requests follow from their sizes and the client's paging. Dagster-free, so a `plan` command can grow here.
+No request is made: the last sync's listings are in the warehouse, and a sync lists the same scopes again
+(the workspaces, each workspace's products, each product's items) and then the properties of every item
+(full) or of the items due (incremental: `poelis_pipelines.incremental` picks them), so its requests follow
+from their sizes and the client's paging. `scan` spends only the cheap listings, to count today's
+organization instead. Dagster-free: the CLI's `plan` and the sync's up-front estimate both use it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import pandas as pd
 
 from poelis_pipelines import settings
+from poelis_pipelines.client import PoelisClient
+from poelis_pipelines.client.client import Record
+from poelis_pipelines.incremental import REASONS, IncrementalSettings, Reason, item_catalog, select_items
 from poelis_pipelines.tables import REMOVED_AT
 from poelis_pipelines.warehouse import Warehouse
 
@@ -82,38 +90,15 @@ def plan_full_sync(warehouse: Warehouse, workspace_ids: Sequence[str] | None = N
     Exact when nothing changed in the organization since the last sync; `requests` is None while a target
     workspace's products or a product's items have never been listed.
     """
-    with warehouse.session():
-        workspaces = _live(warehouse, "workspaces", "id")["id"].astype(str)
-        products = _live(warehouse, "products", "id, workspace_id").astype(str)
-        items = _live(warehouse, "items", "id, product_id").astype(str)
-        crowded = warehouse.query(  # only items with a full page of properties cost more than one request
-            "SELECT item_id, COUNT(*) AS n FROM {{schema}}.properties "
-            f"WHERE {REMOVED_AT} IS NULL GROUP BY item_id HAVING COUNT(*) >= :page",
-            {"page": settings.MAX_PAGE_SIZE},
-        )
-        listed_workspaces = _listed_scopes(warehouse, "products")
-        listed_products = _listed_scopes(warehouse, "items")
-    targets = list(workspace_ids) if workspace_ids else list(workspaces)
-    products = products[products["workspace_id"].isin(targets)]
-    items = items[items["product_id"].isin(products["id"])]
-    products_per_workspace = products["workspace_id"].value_counts()
-    items_per_product = items["product_id"].value_counts()
-    crowded = crowded[crowded["item_id"].astype(str).isin(items["id"])]
-    extra_property_pages = sum(pages(int(count)) - 1 for count in crowded["n"])
-    requests = (
-        pages(len(workspaces))
-        + sum(pages(int(products_per_workspace.get(workspace, 0))) for workspace in targets)
-        + sum(pages(int(items_per_product.get(product, 0))) for product in products["id"])
-        + len(items)
-        + extra_property_pages
-    )
-    known = set(targets) <= listed_workspaces and set(products["id"]) <= listed_products
+    state = warehouse_state(warehouse, workspace_ids)
+    workspaces = plan_workspaces(state)
+    catalog_items = set(state.catalog["item_id"])
     return SyncPlan(
-        workspaces=len(targets),
-        products=len(products),
-        items=len(items),
-        items_with_many_properties=len(crowded),
-        requests=requests if known else None,
+        workspaces=len(workspaces),
+        products=sum(workspace.products for workspace in workspaces),
+        items=sum(workspace.items for workspace in workspaces),
+        items_with_many_properties=sum(item in catalog_items for item in state.crowded_items),
+        requests=full_requests(state, workspaces) if state.known else None,
     )
 
 
@@ -122,3 +107,264 @@ def quota_per_minute(advertised_limit: int | None) -> float:
     documented default."""
     limit = advertised_limit if advertised_limit else settings.DEFAULT_RATE_LIMIT_PER_MINUTE
     return limit * 60.0 / settings.RATE_LIMIT_WINDOW_SECONDS
+
+
+LEVELS = ("products", "items", "properties")
+"""The levels a plan counts per workspace; the workspace listing is the whole organization's."""
+PLAN_RUN_KEY = "(plan)"
+"""The run key a plan selects items under: no run has it, so nothing counts as listed by this run."""
+
+
+@dataclass(frozen=True)
+class OrganizationState:
+    """What a plan counts from: the organization's workspaces, the target workspaces' live products, their
+    items as `incremental.item_catalog` returns them (soft-deleted included: the listing shows them), and the
+    live property count of every item with a page of properties or more."""
+
+    workspace_count: int
+    workspace_ids: list[str]
+    products: pd.DataFrame
+    """Columns `id`, `workspace_id`."""
+    catalog: pd.DataFrame
+    crowded_items: dict[str, int]
+    known: bool
+    """False while the workspaces or some target scope were never listed: their size is then unknown."""
+
+
+def warehouse_state(warehouse: Warehouse, workspace_ids: Sequence[str] | None = None) -> OrganizationState:
+    """The organization as the warehouse's last listings show it (no request)."""
+    with warehouse.session():
+        workspaces = _live(warehouse, "workspaces", "id")["id"].astype(str)
+        products = _live(warehouse, "products", "id, workspace_id").astype(str)
+        targets = list(workspace_ids) if workspace_ids else list(workspaces)
+        catalog = item_catalog(warehouse, targets)
+        crowded = warehouse.query(  # only items with a full page of properties cost more than one request
+            "SELECT item_id, COUNT(*) AS n FROM {{schema}}.properties "
+            f"WHERE {REMOVED_AT} IS NULL GROUP BY item_id HAVING COUNT(*) >= :page",
+            {"page": settings.MAX_PAGE_SIZE},
+        )
+        workspaces_listed = settings.WAREHOUSE_SCOPE_ALL in _listed_scopes(warehouse, "workspaces")
+        listed_workspaces = _listed_scopes(warehouse, "products")
+        listed_products = _listed_scopes(warehouse, "items")
+    products = products[products["workspace_id"].isin(targets)].reset_index(drop=True)
+    return OrganizationState(
+        workspace_count=len(workspaces),
+        workspace_ids=targets,
+        products=products,
+        catalog=catalog,
+        crowded_items=dict(zip(crowded["item_id"].astype(str), crowded["n"].astype(int), strict=True)),
+        known=workspaces_listed
+        and set(targets) <= listed_workspaces
+        and set(products["id"]) <= listed_products,
+    )
+
+
+def scanned_state(
+    known: OrganizationState,
+    workspaces: Sequence[Record],
+    listings: Mapping[str, Sequence[Record]],
+    workspace_ids: Sequence[str] | None = None,
+) -> OrganizationState:
+    """The organization as today's listings show it, with what the warehouse knows of each item.
+
+    `listings`: each target workspace's products (default targets: every listed workspace), then each
+    product's items, as the API listed them (`scan` makes them). An item the warehouse never saw is new;
+    one whose record differs from the warehouse's (`updatedAt`, name, parent, deleted) counts as hinted,
+    as the next run would see it.
+    """
+    targets = list(workspace_ids) if workspace_ids else [str(workspace["id"]) for workspace in workspaces]
+    products = pd.DataFrame(
+        [
+            {"id": str(product["id"]), "workspace_id": workspace_id}
+            for workspace_id in targets
+            for product in listings.get(workspace_id, ())
+        ],
+        columns=["id", "workspace_id"],
+    )
+    workspace_of = dict(zip(products["id"], products["workspace_id"], strict=True))
+    scanned = pd.DataFrame(
+        [
+            {
+                "item_id": str(item["id"]),
+                "product_id": product_id,
+                "workspace_id": workspace_of[product_id],
+                "updated_at": item.get("updatedAt"),
+                "name": item.get("name"),
+                "parent_item_id": item.get("parent_item_id"),
+                "deleted": bool(item.get("deleted")),
+            }
+            for product_id in products["id"]
+            for item in listings.get(product_id, ())
+        ],
+        columns=["item_id", "product_id", "workspace_id", "updated_at", "name", "parent_item_id", "deleted"],
+    )
+    scanned["updated_at"] = pd.to_datetime(scanned["updated_at"], utc=True, format="ISO8601")
+    before = known.catalog.set_index("item_id")
+    seen = scanned["item_id"].isin(before.index)
+    was = before.reindex(scanned["item_id"]).reset_index()
+    record_changed = pd.Series(False, index=scanned.index)
+    for column in ("updated_at", "name", "parent_item_id", "deleted"):
+        now, then = scanned[column], was[column]
+        record_changed |= ~((now == then) | (now.isna() & then.isna())).fillna(False).astype(bool)
+    scanned["listed_at"] = was["listed_at"].where(seen)
+    scanned["listed_by_run"] = was["listed_by_run"].where(seen)
+    listed = scanned["listed_at"].notna()
+    scanned["listing_changed"] = listed & (
+        was["listing_changed"].fillna(False).astype(bool) | (seen & record_changed)
+    )
+    return OrganizationState(
+        workspace_count=len(workspaces),
+        workspace_ids=targets,
+        products=products,
+        catalog=scanned,
+        crowded_items=known.crowded_items,
+        known=True,
+    )
+
+
+@dataclass(frozen=True)
+class WorkspacePlan:
+    """One workspace's requests per level, for a full and for an incremental run."""
+
+    workspace_id: str
+    products: int
+    items: int
+    live_items: int
+    full: dict[str, int]
+    incremental: dict[str, int]
+    due: dict[Reason, int]
+    """Items an incremental run lists the properties of now, per reason."""
+
+
+def _property_requests(item_ids: pd.Series, crowded_items: Mapping[str, int]) -> int:
+    """One request per item, and one more per further full page of properties."""
+    return len(item_ids) + sum(pages(crowded_items[item]) - 1 for item in item_ids if item in crowded_items)
+
+
+def plan_workspaces(
+    state: OrganizationState, now: datetime | None = None, max_staleness: timedelta | None = None
+) -> list[WorkspacePlan]:
+    """Per target workspace: what a full run and an incremental run (due at `now` under `max_staleness`,
+    no budget; without them, listings only) would request as the organization stands in `state`."""
+    catalog = state.catalog
+    chosen_items = (
+        select_items(catalog, now, IncrementalSettings(max_staleness), run_key=PLAN_RUN_KEY).items
+        if now is not None and max_staleness is not None
+        else []
+    )
+    selected = pd.DataFrame(
+        [(chosen.item.item_id, chosen.item.workspace_id, chosen.reason) for chosen in chosen_items],
+        columns=["item_id", "workspace_id", "reason"],
+    )
+    items_per_product = catalog["product_id"].value_counts()
+    plans = []
+    for workspace_id in state.workspace_ids:
+        products = state.products["id"][state.products["workspace_id"] == workspace_id]
+        items = catalog[catalog["workspace_id"] == workspace_id]
+        chosen = selected[selected["workspace_id"] == workspace_id]
+        listings = {
+            "products": pages(len(products)),
+            "items": sum(pages(int(items_per_product.get(product, 0))) for product in products),
+        }
+        reasons = chosen["reason"].value_counts()
+        plans.append(
+            WorkspacePlan(
+                workspace_id=workspace_id,
+                products=len(products),
+                items=len(items),
+                live_items=int((~items["deleted"].fillna(False).astype(bool)).sum()),
+                full={**listings, "properties": _property_requests(items["item_id"], state.crowded_items)},
+                incremental={
+                    **listings,
+                    "properties": _property_requests(chosen["item_id"], state.crowded_items),
+                },
+                due={reason: int(reasons.get(reason, 0)) for reason in REASONS},
+            )
+        )
+    return plans
+
+
+def full_requests(state: OrganizationState, workspaces: Sequence[WorkspacePlan]) -> int:
+    return pages(state.workspace_count) + sum(sum(workspace.full.values()) for workspace in workspaces)
+
+
+def incremental_requests(state: OrganizationState, workspaces: Sequence[WorkspacePlan]) -> int:
+    return pages(state.workspace_count) + sum(sum(workspace.incremental.values()) for workspace in workspaces)
+
+
+def listing_requests(state: OrganizationState, workspaces: Sequence[WorkspacePlan]) -> int:
+    """What every run spends before any property: the workspaces, products and items listings."""
+    return pages(state.workspace_count) + sum(
+        workspace.full["products"] + workspace.full["items"] for workspace in workspaces
+    )
+
+
+def scan(
+    client: PoelisClient, workspace_ids: Sequence[str] | None = None
+) -> tuple[list[Record], dict[str, list[Record]]]:
+    """Today's workspaces, and the target workspaces' products and the products' items (soft-deleted
+    included), as a sync lists them: the cheap listings only, about one request per 200 records."""
+    workspaces = list(client.iter_workspaces())
+    targets = list(workspace_ids) if workspace_ids else [str(workspace["id"]) for workspace in workspaces]
+    listings: dict[str, list[Record]] = {}
+    for workspace_id in targets:
+        listings[workspace_id] = list(client.iter_products(workspace_id))
+        for product in listings[workspace_id]:
+            listings[str(product["id"])] = list(client.iter_items(str(product["id"]), include_deleted=True))
+    return workspaces, listings
+
+
+@dataclass(frozen=True)
+class ScheduleCapacity:
+    """What a schedule firing every `interval` can do at `requests_per_minute` × `quota_share`.
+
+    Each run's budget fits its interval less a margin (so runs never pile up); every run spends
+    `listing_requests` first, and what is left lists properties, about one request per item.
+    """
+
+    interval: timedelta
+    budget_per_run: int
+    listing_requests: int
+    live_items: int
+
+    @classmethod
+    def of(
+        cls,
+        interval: timedelta,
+        requests_per_minute: float,
+        quota_share: float,
+        listing_requests: int,
+        live_items: int,
+    ) -> ScheduleCapacity:
+        minutes = interval.total_seconds() / 60
+        budget = math.floor(
+            quota_share * requests_per_minute * minutes * (1 - settings.SCHEDULED_RUN_BUDGET_MARGIN)
+        )
+        return cls(interval, budget, listing_requests, live_items)
+
+    @property
+    def items_per_run(self) -> int:
+        """Items a run can list the properties of after its listings."""
+        return max(0, self.budget_per_run - self.listing_requests)
+
+    def runs_for(self, property_requests: int) -> int | None:
+        """Runs needed to make `property_requests` (a first load: one per item); None: a run's budget does
+        not even cover its listings."""
+        if property_requests == 0:
+            return 0
+        return math.ceil(property_requests / self.items_per_run) if self.items_per_run else None
+
+    @property
+    def holdable_staleness(self) -> timedelta | None:
+        """The bound this schedule holds once loaded: every live item re-listed within it, when the whole
+        per-run remainder goes to the rotation (None: it cannot list any item)."""
+        runs = self.runs_for(self.live_items)
+        return None if runs is None else max(runs, 1) * self.interval
+
+    def share_needed(self, max_staleness: timedelta, requests_per_minute: float) -> float:
+        """The quota share at which this schedule holds `max_staleness`: each run lists its share of the
+        live items (all of them when the bound is shorter than the interval) after its listings."""
+        runs_in_bound = max(1, math.floor(max_staleness / self.interval)) if max_staleness else 1
+        needed = self.listing_requests + math.ceil(self.live_items / runs_in_bound)
+        minutes = self.interval.total_seconds() / 60
+        return needed / (requests_per_minute * minutes * (1 - settings.SCHEDULED_RUN_BUDGET_MARGIN))

@@ -77,6 +77,8 @@ DEFAULT_ROTATION_FLOOR = 0.25
 # Incremental syncs: every live item's properties are re-listed within this bound (CLI --max-staleness).
 ENV_MAX_STALENESS = "POELIS_MAX_STALENESS"
 DEFAULT_MAX_STALENESS = "24h"
+# A scheduled run's request budget is share x limit x its interval, less this part, so runs never pile up.
+SCHEDULED_RUN_BUDGET_MARGIN = 0.1
 # Published versions (immutable, fetched once): which ones a sync stores (`none`, `baseline`: each product's
 # baseline only, `all`), and how often a product is probed for a version newer than those it knows.
 ENV_VERSIONS = "POELIS_VERSIONS"

@@ -3,6 +3,7 @@
 Bearer auth; an offset paginator with limit 200 (the API sends no total, so `total_path: None` and dlt
 stops on an empty page); each child resolved from its parent's `id` (`{resources.<parent>.id}`, the
 current form of a `resolve` param): workspaces -> products -> items -> properties.
+`benchmarks.peers.dlt_short_page` runs the same source with the paginator a careful user would write.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import os
 import tempfile
 
 import dlt
+from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from dlt.sources.rest_api import EndpointResource, rest_api_source
 
 from benchmarks.peers.common import LEVELS, PARENT_PARAMS, PARENT_TABLES, arguments, report
@@ -31,7 +33,8 @@ def child(level: str) -> EndpointResource:
     }
 
 
-def main() -> None:
+def main(paginator: BasePaginator | None = None) -> None:
+    """Sync with `paginator` (default: dlt's stock offset paginator, as its docs configure it)."""
     args = arguments()
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
     source = rest_api_source(
@@ -39,7 +42,9 @@ def main() -> None:
             "client": {
                 "base_url": args.api_url + "/",
                 "auth": {"type": "bearer", "token": args.api_key},
-                "paginator": {"type": "offset", "limit": 200, "total_path": None},
+                "paginator": paginator
+                if paginator is not None
+                else {"type": "offset", "limit": 200, "total_path": None},
             },
             "resource_defaults": {"endpoint": {"data_selector": "items"}},
             "resources": ["workspaces", *(child(level) for level in LEVELS[1:])],

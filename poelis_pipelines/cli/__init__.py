@@ -1,4 +1,4 @@
-"""`poelis-pipelines`: sync, demo, dev, doctor, query, workspaces and fake-api from the command line.
+"""`poelis-pipelines`: sync, demo, dev, doctor, plan, query, workspaces and fake-api from the command line.
 
 Exit codes: 0 success, 1 the sync failed, 2 bad configuration or input, 128 + the signal's number when Ctrl-C
 (130) or SIGTERM (143) stopped it. Errors are one clear line (the full traceback only with `--debug`) and
@@ -99,6 +99,15 @@ def build_parser() -> argparse.ArgumentParser:
     workspaces_parser = commands.add_parser("workspaces", help="list the workspaces the key can see")
     _add_insecure_http_argument(workspaces_parser)
 
+    from poelis_pipelines.cli import plan
+
+    plan_parser = commands.add_parser(
+        "plan", help="the requests and time a full and an incremental sync need"
+    )
+    plan.add_arguments(plan_parser)
+    _add_target_arguments(plan_parser)
+    _add_insecure_http_argument(plan_parser)
+
     query_parser = commands.add_parser("query", help="run an example query of sql/queries (none: list them)")
     query_parser.add_argument(
         "name", nargs="?", metavar="NAME", help="the query to run (omit it to list them)"
@@ -152,6 +161,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from poelis_pipelines.cli.doctor import run_doctor
 
             return run_doctor(args, output)
+        if args.command == "plan":
+            from poelis_pipelines.cli.plan import run_plan
+
+            return run_plan(args, output)
         if args.command == "query":
             from poelis_pipelines.cli.query import run_query
 
