@@ -7,40 +7,28 @@ appears in no output, no file under the test's folder (DAGSTER_HOME, the DuckDB 
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+import sqlalchemy as sa
+from org_helpers import assert_history_consistent, live_and_expected
+from process_helpers import run_cli, user_environment, wait_for
 
 from poelis_pipelines import settings
 from poelis_pipelines.fake_api import FakePoelisServer
-from poelis_pipelines.tables import TABLES, all_tables
+from poelis_pipelines.tables import all_tables
 from poelis_pipelines.warehouse import Warehouse
-
-# The comparison the Dagster-layer tests use, so both suites agree on what "identical" means.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "defs"))
-from sync_helpers import comparable, expected_frames
 
 # Many retries, short back-off: the faults scenario survives 22% failing requests in seconds, not minutes.
 FAST_RETRIES = {settings.ENV_MAX_ATTEMPTS: "12", settings.ENV_BACKOFF_SECONDS: "0.02"}
-CLI_TIMEOUT_SECONDS = 240
 REPOSITORY_DAGSTER_YAML = Path(__file__).resolve().parents[2] / "dagster_home" / "dagster.yaml"
-WAIT_SECONDS = 60
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = WAIT_SECONDS) -> None:
-    """Poll a condition until it holds; fail naming it after `timeout` seconds (never sleep for luck)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(0.002)
 
 
 @dataclass
@@ -61,15 +49,7 @@ class Cli:
         return self.env.get(settings.ENV_WAREHOUSE_SCHEMA, settings.DEFAULT_WAREHOUSE_SCHEMA)
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            [sys.executable, "-m", "poelis_pipelines", *args],
-            env=self.env,
-            cwd=self.folder,
-            capture_output=True,
-            text=True,
-            timeout=CLI_TIMEOUT_SECONDS,
-            check=False,
-        )
+        result = run_cli(*args, env=self.env, cwd=self.folder)
         self.outputs += [result.stdout, result.stderr]
         return result
 
@@ -105,34 +85,17 @@ class Cli:
 
     def assert_matches_fake(self, workspace_ids: set[str] | None = None) -> int:
         """Live rows equal the fake's records (of these workspaces), table by table; returns rows compared."""
-        expected = expected_frames(self.server.dataset, workspace_ids)
         compared = 0
         with self.warehouse() as warehouse:
-            for table in TABLES:
-                stored = warehouse.read_table(table)
-                live = stored[stored["_removed_at"].isna()]
-                pd.testing.assert_frame_equal(
-                    comparable(live, table), comparable(expected[table], table), check_dtype=False
-                )
+            for _table, live, expected in live_and_expected(warehouse, self.server.dataset, workspace_ids):
+                pd.testing.assert_frame_equal(live, expected, check_dtype=False)
                 compared += len(live)
         return compared
 
     def assert_history_consistent(self) -> None:
         """No duplicate keys; per id one open version (the current row) and no overlapping versions."""
         with self.warehouse() as warehouse:
-            for table in TABLES.values():
-                current = warehouse.read_table(table.name)
-                assert not current["id"].duplicated().any(), f"{table.name} repeats a primary key"
-                history = warehouse.read_table(table.history_name)
-                open_versions = history[history["_valid_to"].isna()]
-                assert not open_versions["id"].duplicated().any(), f"{table.history_name}: two open versions"
-                assert set(open_versions["id"]) == set(current["id"]), f"{table.history_name} != {table.name}"
-                for row_id, versions in history.groupby("id"):
-                    ordered = versions.sort_values("_valid_from")
-                    ends = ordered["_valid_to"].iloc[:-1].to_numpy()
-                    starts = ordered["_valid_from"].iloc[1:].to_numpy()
-                    assert (ends <= starts).all(), f"{table.history_name} {row_id}: overlapping versions"
-                    assert ordered["_valid_to"].iloc[:-1].notna().all(), f"{row_id}: an older version is open"
+            assert_history_consistent(warehouse)
 
     def assert_key_absent(self, key: str | None = None) -> None:
         """The key in no output, no file under the test's folder (bytes), no warehouse cell."""
@@ -155,18 +118,56 @@ class Cli:
 
 
 def cli_environment(server: FakePoelisServer, folder: Path, url: str, schema: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("POELIS_")}
     dagster_home = folder / "dagster_home"
-    dagster_home.mkdir(exist_ok=True)
+    env = user_environment(server, url, dagster_home)
     shutil.copy(REPOSITORY_DAGSTER_YAML, dagster_home)  # as `make` sets it up: the pool, no telemetry banner
-    env.update(
-        {
-            settings.ENV_API_KEY: server.api_key,
-            settings.ENV_BASE_URL: server.base_url,
-            settings.ENV_WAREHOUSE_URL: url,
-            settings.ENV_WAREHOUSE_SCHEMA: schema,
-            "DAGSTER_HOME": str(dagster_home),
-            **FAST_RETRIES,
-        }
-    )
-    return env
+    return env | {settings.ENV_WAREHOUSE_SCHEMA: schema, **FAST_RETRIES}
+
+
+@contextmanager
+def properties_merge_blocked(url: str, schema: str, process: subprocess.Popen[Any]) -> Iterator[None]:
+    """While the block runs, the sync in `process` (into PostgreSQL) waits inside a properties merge: once
+    its first product's properties are committed, a lock on `properties_history` blocks the next merge."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as observer:
+
+            def first_properties_scope_committed() -> bool:
+                exists = observer.execute(
+                    sa.text("SELECT to_regclass(:name) IS NOT NULL"), {"name": f'"{schema}".sync_runs'}
+                ).scalar_one()
+                committed = (
+                    exists
+                    and observer.exec_driver_sql(
+                        f'SELECT count(*) FROM "{schema}".sync_runs '
+                        "WHERE table_name = 'properties' AND status = 'success'"
+                    ).scalar_one()
+                )
+                observer.rollback()
+                return bool(committed) or process.poll() is not None
+
+            wait_for(first_properties_scope_committed, "the first product's properties to commit")
+            with engine.connect() as blocker:
+                blocker.exec_driver_sql(f'LOCK TABLE "{schema}".properties_history IN ACCESS EXCLUSIVE MODE')
+
+                def merge_blocked() -> bool:
+                    waiting = (
+                        observer.exec_driver_sql(
+                            "SELECT query FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                            "AND datname = current_database()"
+                        )
+                        .scalars()
+                        .all()
+                    )
+                    observer.rollback()
+                    blocked = any(
+                        "properties_history" in query and "COMMENT" not in query for query in waiting
+                    )
+                    return blocked or process.poll() is not None
+
+                wait_for(merge_blocked, "the next properties merge to block inside its transaction")
+                assert process.poll() is None, "the sync ended before its merge was blocked"
+                yield
+                blocker.rollback()
+    finally:
+        engine.dispose()

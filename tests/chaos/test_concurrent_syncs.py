@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from chaos_helpers import Cli, wait_for
+from chaos_helpers import Cli
+from process_helpers import wait_for
 
 from poelis_pipelines.fake_api import Faults
 

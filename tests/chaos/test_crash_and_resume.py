@@ -7,8 +7,8 @@ import signal
 import subprocess
 
 import pytest
-import sqlalchemy as sa
-from chaos_helpers import Cli, wait_for
+from chaos_helpers import Cli, properties_merge_blocked
+from process_helpers import wait_for
 
 from poelis_pipelines.fake_api import FakeDataset, Faults
 
@@ -76,43 +76,14 @@ def test_a_sync_killed_inside_a_merge_transaction_rolls_back_and_resumes(
     """Lock the properties history so the next product's merge blocks mid-transaction; then kill -9."""
     postgres_cli.server.faults = Faults(latency=(0.002, 0.005))  # time to take the table lock between merges
     schema = postgres_cli.schema
-    engine = sa.create_engine(postgres_url)
     process = postgres_cli.start("sync")
     try:
-        with engine.connect() as observer:
-
-            def first_properties_scope_committed() -> bool:
-                tables = observer.execute(
-                    sa.text("SELECT to_regclass(:name) IS NOT NULL"), {"name": f'"{schema}".sync_runs'}
-                ).scalar_one()
-                return bool(tables) and bool(
-                    observer.exec_driver_sql(
-                        f"SELECT count(*) FROM \"{schema}\".sync_runs WHERE table_name = 'properties' "
-                        "AND status = 'success'"
-                    ).scalar_one()
-                )
-
-            wait_for(first_properties_scope_committed, "the first product's properties to commit")
-            observer.rollback()
-            with engine.connect() as blocker:
-                blocker.exec_driver_sql(f'LOCK TABLE "{schema}".properties_history IN ACCESS EXCLUSIVE MODE')
-
-                def merge_blocked() -> bool:
-                    waiting = observer.exec_driver_sql(
-                        "SELECT query FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                        "AND datname = current_database()"
-                    ).scalars()
-                    observer.rollback()
-                    return any("properties_history" in query and "COMMENT" not in query for query in waiting)
-
-                wait_for(merge_blocked, "the next properties merge to block inside its transaction")
-                process.send_signal(signal.SIGKILL)
-                assert process.wait(timeout=30) == -signal.SIGKILL
-                blocker.rollback()
+        with properties_merge_blocked(postgres_url, schema, process):
+            process.send_signal(signal.SIGKILL)
+            assert process.wait(timeout=30) == -signal.SIGKILL
     finally:
         if process.poll() is None:
             process.kill()
-        engine.dispose()
 
     postgres_cli.server.faults = Faults()
     rerun = postgres_cli.sync()

@@ -8,7 +8,8 @@ tracebacks (`--debug`) and exception texts recorded in `sync_runs.error`.
 from __future__ import annotations
 
 import pytest
-from chaos_helpers import Cli, wait_for
+from chaos_helpers import Cli
+from process_helpers import wait_for
 
 from poelis_pipelines import settings
 from poelis_pipelines.client import AuthenticationError, PoelisClient

@@ -2,55 +2,23 @@
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
+import process_helpers
 import pytest
+from process_helpers import run_cli
 
 from poelis_pipelines import settings
 
 MALFORMED_KEY = "poelis_api_short!"
-
-
-def run_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "poelis_pipelines", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
+cli_env = process_helpers.cli_env  # the fixture (from tests/cli/conftest.py) for the files importing it here
 
 
 def closed_loopback_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def cli_env(fake_api: object, tmp_path: Path) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("POELIS_") and key != "DAGSTER_HOME"
-    }
-    dagster_home = tmp_path / "dagster_home"
-    dagster_home.mkdir()
-    env.update(
-        {
-            settings.ENV_API_KEY: fake_api.api_key,  # type: ignore[attr-defined]
-            settings.ENV_BASE_URL: fake_api.base_url,  # type: ignore[attr-defined]
-            settings.ENV_WAREHOUSE_URL: f"duckdb:///{tmp_path}/warehouse.duckdb",
-            "DAGSTER_HOME": str(dagster_home),
-        }
-    )
-    return env
 
 
 def assert_key_absent(key: str, *texts: str, folders: tuple[Path, ...] = ()) -> None:

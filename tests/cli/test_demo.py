@@ -17,6 +17,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 import yaml
+from process_helpers import run_cli, sealed_environment
 
 from poelis_pipelines import settings
 from poelis_pipelines.cli.demo import DEMO_INSTANCE_YAML
@@ -33,25 +34,11 @@ ASSET_DESCRIPTIONS = "{ assetNodes { assetKey { path } description } }"
 
 def demo_env(**real: str) -> dict[str, str]:
     """The environment of someone with real settings: theirs must survive a demo untouched."""
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith("POELIS_") and name != "DAGSTER_HOME"
-    }
-    env.update(real)
-    return env
+    return sealed_environment() | real
 
 
 def run_demo(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "poelis_pipelines", "demo", "--scale", "tiny"],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
+    return run_cli("demo", "--scale", "tiny", env=env, cwd=cwd)
 
 
 def tree_snapshot(folder: Path) -> dict[str, bytes]:

@@ -21,13 +21,13 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-import sqlalchemy as sa
 
 from poelis_pipelines import settings
 from poelis_pipelines.fake_api import FakePoelisServer, Faults, RateLimit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "chaos"))
-from chaos_helpers import Cli, cli_environment, wait_for
+from chaos_helpers import Cli, cli_environment, properties_merge_blocked
+from process_helpers import wait_for
 
 pytestmark = pytest.mark.chaos
 
@@ -303,54 +303,17 @@ def test_a_second_signal_ends_a_sync_stuck_in_a_merge_at_once_and_the_merge_roll
     """The first Ctrl-C waits for the merge in progress, which a lock on its table holds; the second ends the
     process at once. The merge rolls back, and the next sync releases the abandoned run and resumes."""
     cli = Cli(server, tmp_path, cli_environment(server, tmp_path, postgres_url, postgres_schema))
-    engine = sa.create_engine(postgres_url)
     command = start_command(cli, None, "sync")
     process = command.process
     try:
-        with engine.connect() as observer:
-
-            def first_properties_scope_committed() -> bool:
-                exists = observer.execute(
-                    sa.text("SELECT to_regclass(:name) IS NOT NULL"),
-                    {"name": f'"{postgres_schema}".sync_runs'},
-                ).scalar_one()
-                committed = (
-                    exists
-                    and observer.exec_driver_sql(
-                        f'SELECT count(*) FROM "{postgres_schema}".sync_runs '
-                        "WHERE table_name = 'properties' AND status = 'success'"
-                    ).scalar_one()
-                )
-                observer.rollback()
-                return bool(committed) or process.poll() is not None
-
-            wait_for(first_properties_scope_committed, "the first product's properties to commit")
-            with engine.connect() as blocker:
-                blocker.exec_driver_sql(
-                    f'LOCK TABLE "{postgres_schema}".properties_history IN ACCESS EXCLUSIVE MODE'
-                )
-
-                def merge_blocked() -> bool:
-                    waiting = observer.exec_driver_sql(
-                        "SELECT query FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                        "AND datname = current_database()"
-                    ).scalars()
-                    observer.rollback()
-                    return (
-                        any("properties_history" in query for query in waiting) or process.poll() is not None
-                    )
-
-                wait_for(merge_blocked, "the next properties merge to block inside its transaction")
-                assert process.poll() is None, "the sync ended before the signal"
-                os.killpg(process.pid, signal.SIGINT)
-                wait_for(lambda: "stopping (Ctrl-C)" in command.stderr(), "the first Ctrl-C to be handled")
-                stopped = signal_group_and_wait(command, signal.SIGINT)
-                blocker.rollback()
+        with properties_merge_blocked(postgres_url, postgres_schema, process):
+            os.killpg(process.pid, signal.SIGINT)
+            wait_for(lambda: "stopping (Ctrl-C)" in command.stderr(), "the first Ctrl-C to be handled")
+            stopped = signal_group_and_wait(command, signal.SIGINT)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-        engine.dispose()
 
     assert stopped.returncode == 130, stopped.output
     assert stopped.last_line.startswith("error: stopped at once (Ctrl-C)"), stopped.output

@@ -8,12 +8,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import dagster as dg
 import pytest
+from process_helpers import ready_process
 from test_cli import cli_env, closed_loopback_port, run_cli  # noqa: F401 - cli_env is a fixture
 
 from poelis_pipelines import settings
@@ -225,22 +225,8 @@ sys.stdin.readline()
 """
 
 
-@contextmanager
-def another_process_holding(path: Path, how: str) -> Iterator[subprocess.Popen[str]]:
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(path), how, settings.SYNC_LOCK_SUFFIX],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "ready"
-        yield holder
-    finally:
-        assert holder.stdin is not None
-        holder.stdin.close()
-        holder.wait(timeout=60)
+def another_process_holding(path: Path, how: str) -> AbstractContextManager[subprocess.Popen[str]]:
+    return ready_process(HOLDER, str(path), how, settings.SYNC_LOCK_SUFFIX)
 
 
 @pytest.mark.parametrize("how", ["read-only", "read-write"])

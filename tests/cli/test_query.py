@@ -2,53 +2,18 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
+from process_helpers import run_cli
 
-from poelis_pipelines import settings
 from poelis_pipelines.warehouse.queries import example_queries, summary
 
 
-def cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "poelis_pipelines", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-
-
-@pytest.fixture
-def env(fake_api: Any, tmp_path: Path) -> dict[str, str]:
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("POELIS_") and key != "DAGSTER_HOME"
-    }
-    (tmp_path / "dagster_home").mkdir()
-    environment.update(
-        {
-            settings.ENV_API_KEY: fake_api.api_key,
-            settings.ENV_BASE_URL: fake_api.base_url,
-            settings.ENV_WAREHOUSE_URL: f"duckdb:///{tmp_path}/warehouse.duckdb",
-            "DAGSTER_HOME": str(tmp_path / "dagster_home"),
-        }
-    )
-    return environment
-
-
 def test_query_without_a_name_lists_every_query_with_what_it_answers(
-    env: dict[str, str], tmp_path: Path
+    cli_env: dict[str, str], tmp_path: Path
 ) -> None:
-    result = cli("query", env=env, cwd=tmp_path)
+    result = run_cli("query", env=cli_env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     for name, path in example_queries().items():
         assert any(
@@ -59,12 +24,12 @@ def test_query_without_a_name_lists_every_query_with_what_it_answers(
 
 
 def test_query_runs_a_named_query_against_the_schema_a_sync_wrote(
-    env: dict[str, str], tmp_path: Path
+    cli_env: dict[str, str], tmp_path: Path
 ) -> None:
-    sync = cli("sync", "--schema", "analytics", env=env, cwd=tmp_path)
+    sync = run_cli("sync", "--schema", "analytics", env=cli_env, cwd=tmp_path)
     assert sync.returncode == 0, sync.stderr
 
-    result = cli("query", "numeric_by_category", "--schema", "analytics", env=env, cwd=tmp_path)
+    result = run_cli("query", "numeric_by_category", "--schema", "analytics", env=cli_env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     header, *rows = result.stdout.splitlines()
     assert header.split() == [
@@ -79,7 +44,8 @@ def test_query_runs_a_named_query_against_the_schema_a_sync_wrote(
     assert {row.split()[0] for row in rows} >= {"MASS", "POWER", "TEMPERATURE"}
     assert any(row.split()[:2] == ["POWER", "W"] for row in rows)
 
-    elsewhere = cli("query", "numeric_by_category", env=env, cwd=tmp_path)  # the default schema has no views
+    # the default schema has no views
+    elsewhere = run_cli("query", "numeric_by_category", env=cli_env, cwd=tmp_path)
     assert elsewhere.returncode == 2
     assert elsewhere.stderr.startswith("error: query numeric_by_category failed")
     assert len(elsewhere.stderr.strip().splitlines()) == 1
@@ -94,9 +60,9 @@ def test_query_runs_a_named_query_against_the_schema_a_sync_wrote(
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
-    args: list[str], message: str, env: dict[str, str], tmp_path: Path
+    args: list[str], message: str, cli_env: dict[str, str], tmp_path: Path
 ) -> None:
-    result = cli(*args, env=env, cwd=tmp_path)
+    result = run_cli(*args, env=cli_env, cwd=tmp_path)
     assert result.returncode == 2
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1

@@ -4,20 +4,9 @@ from __future__ import annotations
 
 import pytest
 from incremental_helpers import Org
-
-from poelis_pipelines.fake_api import FakePoelisServer
-
-
-@pytest.fixture
-def duckdb_org(fake_api: FakePoelisServer, duckdb_url: str) -> Org:
-    return Org(fake_api, duckdb_url, "poelis")
+from org_helpers import duckdb_org, org, postgres_org  # noqa: F401 - fixtures, of the Org below
 
 
 @pytest.fixture
-def postgres_org(fake_api: FakePoelisServer, postgres_url: str, postgres_schema: str) -> Org:
-    return Org(fake_api, postgres_url, postgres_schema)
-
-
-@pytest.fixture(params=["duckdb", "postgres"])
-def org(request: pytest.FixtureRequest) -> Org:
-    return request.getfixturevalue(f"{request.param}_org")  # type: ignore[no-any-return]
+def org_type() -> type[Org]:
+    return Org

@@ -2,56 +2,25 @@
 
 from __future__ import annotations
 
-import sys
 import uuid
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import timedelta
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
+from org_helpers import Org as SyncedOrg
+from org_helpers import assert_history_consistent, live_and_expected
 
 from poelis_pipelines import settings
-from poelis_pipelines.client import PoelisClient
-from poelis_pipelines.fake_api import FakePoelisServer
-from poelis_pipelines.incremental import IncrementalSettings
-from poelis_pipelines.sync import LevelResult, sync_items, sync_products, sync_properties, sync_workspaces
-from poelis_pipelines.tables import TABLES
-from poelis_pipelines.warehouse import Warehouse
-from poelis_pipelines.warehouse.inspection import live_ids
-
-# The comparison the Dagster-layer and chaos tests use, so every suite agrees on what "identical" means.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "defs"))
-from sync_helpers import comparable, expected_frames
+from poelis_pipelines.incremental import IncrementalSettings, Selection, item_catalog, select_items
+from poelis_pipelines.sync import LevelResult, sync_properties
 
 PROPERTIES_ROUTE = "/v1/public/properties"
 EVERY_ITEM_DUE = IncrementalSettings(max_staleness=timedelta(0))
 
 
-@dataclass
-class Org:
-    """The fake organization and the warehouse a test syncs it into."""
-
-    server: FakePoelisServer
-    url: str
-    schema: str
-
-    def warehouse(self) -> Warehouse:
-        return Warehouse(self.url, self.schema)
-
-    def client(self, **options: object) -> PoelisClient:
-        return PoelisClient(self.server.api_key, self.server.base_url, **options)  # type: ignore[arg-type]
-
-    def list_parents(self, run_key: str) -> list[str]:
-        """Workspaces, products and items, as every run lists them; returns the workspace ids."""
-        with self.client() as client, self.warehouse() as warehouse:
-            warehouse.ensure()
-            sync_workspaces(client, warehouse, run_key=run_key)
-            workspace_ids = live_ids(warehouse, "workspaces")
-            sync_products(client, warehouse, workspace_ids, run_key=run_key)
-            sync_items(client, warehouse, workspace_ids, run_key=run_key)
-        return workspace_ids
+class Org(SyncedOrg):
+    """The fake organization and the warehouse a test syncs it into, run by run, incrementally or not."""
 
     def sync(
         self,
@@ -90,30 +59,48 @@ class Org:
 
     def mismatched_tables(self) -> list[str]:
         """The synced tables whose live rows differ from the fake's records."""
-        expected = expected_frames(self.server.dataset)
         differing = []
         with self.warehouse() as warehouse:
-            for table in TABLES:
-                stored = warehouse.read_table(table)
-                live = stored[stored["_removed_at"].isna()]
+            for table, live, expected in live_and_expected(warehouse, self.server.dataset):
                 try:
-                    pd.testing.assert_frame_equal(
-                        comparable(live, table), comparable(expected[table], table), check_dtype=False
-                    )
+                    pd.testing.assert_frame_equal(live, expected, check_dtype=False)
                 except AssertionError:
                     differing.append(table)
         return differing
 
     def assert_history_consistent(self) -> None:
-        """No duplicate keys; one open version per id, matching the current rows; versions never overlap."""
         with self.warehouse() as warehouse:
-            for table in TABLES.values():
-                current = warehouse.read_table(table.name)
-                assert not current["id"].duplicated().any(), f"{table.name} repeats a primary key"
-                history = warehouse.read_table(table.history_name)
-                open_versions = history[history["_valid_to"].isna()]
-                assert not open_versions["id"].duplicated().any(), f"{table.history_name}: two open versions"
-                assert set(open_versions["id"]) == set(current["id"]), f"{table.history_name} != {table.name}"
+            assert_history_consistent(warehouse)
+
+    def due_now(self, workspace_ids: list[str], run_key: str) -> Selection:
+        """The items a run under `run_key` would list now, every item being due."""
+        with self.warehouse() as warehouse:
+            return select_items(
+                item_catalog(warehouse, workspace_ids), datetime.now(UTC), EVERY_ITEM_DUE, run_key=run_key
+            )
+
+    def listed_by(self, run_key: str) -> set[str]:
+        """The items whose properties the run `run_key` listed completely (and committed)."""
+        state = self.state()
+        return set(state.index[(state["run_id"] == run_key) & state["properties_listed_at"].notna()])
+
+    def assert_rerun_lists_only_the_rest(
+        self, workspace_ids: list[str], due: Selection, run_key: str
+    ) -> None:
+        """The run `run_key` stopped part-way (some due items committed, not all); its rerun lists only the
+        rest, counts the committed ones as resumed, and leaves the warehouse exact."""
+        committed = self.listed_by(run_key)
+        assert 0 < len(committed) < len(due.items)
+        before = self.properties_requests()
+        rerun = self.sync_properties(workspace_ids, EVERY_ITEM_DUE, run_key=run_key)
+        remaining = [
+            selected.item.item_id for selected in due.items if selected.item.item_id not in committed
+        ]
+        assert self.properties_requests() - before == self.listing_requests(remaining)
+        assert rerun.incremental is not None
+        assert rerun.incremental.resumed == len(committed)
+        assert self.mismatched_tables() == []
+        self.assert_history_consistent()
 
     def changes_of(self, table: str) -> dict[str, list[str]]:
         """Each id's `_change` sequence in `<table>_history`, oldest first."""

@@ -3,54 +3,29 @@ completely is committed with its state, and the rerun lists only the rest."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 from incremental_helpers import EVERY_ITEM_DUE, Org
 
 from poelis_pipelines.client import ServerError
 from poelis_pipelines.fake_api import Faults
-from poelis_pipelines.incremental import IncrementalSettings, Selection, item_catalog, select_items
+from poelis_pipelines.incremental import IncrementalSettings
 
 # One request at a time and no retry: the fake's seeded faults then break the same request every time.
 FRAGILE_CLIENT: dict[str, object] = {"max_attempts": 1, "max_concurrency": 1}
 MID_RUN_FAILURES = Faults(error_500=0.02, seed=4)
 
 
-def _due_now(org: Org, workspace_ids: list[str], run_key: str) -> Selection:
-    with org.warehouse() as warehouse:
-        return select_items(
-            item_catalog(warehouse, workspace_ids), datetime.now(UTC), EVERY_ITEM_DUE, run_key=run_key
-        )
-
-
-def _listed_by(org: Org, run_key: str) -> set[str]:
-    state = org.state()
-    return set(state.index[(state["run_id"] == run_key) & state["properties_listed_at"].notna()])
-
-
 def test_a_broken_run_rerun_loses_nothing_and_lists_no_committed_item_again(org: Org) -> None:
     org.sync(run_key="full")
     org.server.mutate(seed=5)
     workspace_ids = org.list_parents("broken")
-    due = _due_now(org, workspace_ids, "broken")
+    due = org.due_now(workspace_ids, "broken")
 
     org.server.faults = MID_RUN_FAILURES
     with pytest.raises(ServerError):
         org.sync_properties(workspace_ids, EVERY_ITEM_DUE, run_key="broken", client_options=FRAGILE_CLIENT)
     org.server.faults = Faults()
-    committed = _listed_by(org, "broken")
-    assert 0 < len(committed) < len(due.items)
-
-    before = org.properties_requests()
-    rerun = org.sync_properties(workspace_ids, EVERY_ITEM_DUE, run_key="broken")
-
-    remaining = [selected.item.item_id for selected in due.items if selected.item.item_id not in committed]
-    assert org.properties_requests() - before == org.listing_requests(remaining)
-    assert rerun.incremental is not None
-    assert rerun.incremental.resumed == len(committed)
-    assert org.mismatched_tables() == []
-    org.assert_history_consistent()
+    org.assert_rerun_lists_only_the_rest(workspace_ids, due, "broken")
     with org.warehouse() as warehouse:
         runs = warehouse.read_table("sync_runs")
     properties_runs = runs[(runs["run_id"] == "broken") & (runs["table_name"] == "properties")]
@@ -61,7 +36,7 @@ def test_a_broken_run_rerun_loses_nothing_and_lists_no_committed_item_again(org:
 def test_a_spent_budget_commits_what_was_fetched_and_ends_the_run_successfully(duckdb_org: Org) -> None:
     duckdb_org.sync(run_key="full")
     workspace_ids = duckdb_org.list_parents("budgeted")
-    due = _due_now(duckdb_org, workspace_ids, "budgeted")
+    due = duckdb_org.due_now(workspace_ids, "budgeted")
     spent = IncrementalSettings(max_staleness=EVERY_ITEM_DUE.max_staleness, budget_errors=(ServerError,))
 
     duckdb_org.server.faults = MID_RUN_FAILURES  # stands for the client's budget running out
@@ -70,7 +45,7 @@ def test_a_spent_budget_commits_what_was_fetched_and_ends_the_run_successfully(d
     )
     duckdb_org.server.faults = Faults()
 
-    listed = _listed_by(duckdb_org, "budgeted")
+    listed = duckdb_org.listed_by("budgeted")
     assert result.budget_exhausted
     assert result.incremental is not None
     assert result.incremental.budget_exhausted

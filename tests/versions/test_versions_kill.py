@@ -3,14 +3,8 @@ only for the properties of the items the killed run had not committed."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import Callable
-
 import pytest
+from process_helpers import kill_script_when
 from versions_helpers import DAY_ONE, PROPERTIES_ROUTE, Org
 
 from poelis_pipelines import settings
@@ -31,14 +25,6 @@ with PoelisClient(base_url=os.environ["POELIS_BASE_URL"]) as client, Warehouse(u
 """
 
 
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(0.002)
-
-
 def test_a_killed_versions_run_resumes_where_it_stopped(duckdb_org: Org) -> None:
     org = duckdb_org
     workspace_ids = org.sync_draft()
@@ -47,26 +33,16 @@ def test_a_killed_versions_run_resumes_where_it_stopped(duckdb_org: Org) -> None
     org.server.reset_counters()
 
     org.server.faults = Faults(latency=(0.01, 0.02))  # time to kill it half-way, even on a busy machine
-    env = {key: value for key, value in os.environ.items() if not key.startswith("POELIS_")}
-    env |= {settings.ENV_API_KEY: org.server.api_key, settings.ENV_BASE_URL: org.server.base_url}
-    process = subprocess.Popen(
-        [sys.executable, "-c", SCRIPT, org.url, org.schema, DAY_ONE.isoformat(), *workspace_ids],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+    kill_script_when(
+        org.server,
+        lambda: org.server.counters[(PROPERTIES_ROUTE, 200)] >= listings // 2,
+        "half the property listings",
+        SCRIPT,
+        org.url,
+        org.schema,
+        DAY_ONE.isoformat(),
+        *workspace_ids,
     )
-    try:
-        wait_for(
-            lambda: (
-                org.server.counters[(PROPERTIES_ROUTE, 200)] >= listings // 2 or process.poll() is not None
-            ),
-            "half the property listings",
-        )
-        process.send_signal(signal.SIGKILL)
-        assert process.wait(timeout=30) == -signal.SIGKILL, "the run finished before the kill"
-    finally:
-        if process.poll() is None:
-            process.kill()
     org.server.faults = Faults()
 
     rows = org.read("product_versions")

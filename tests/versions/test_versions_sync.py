@@ -11,6 +11,7 @@ from versions_helpers import DAY_ONE, PROPERTIES_ROUTE, Org, a_day_later
 
 from poelis_pipelines import settings
 from poelis_pipelines.fake_api.store import RecordStore
+from poelis_pipelines.versions import VersionsResult
 
 
 def test_every_version_lands_exactly_and_costs_nothing_on_the_next_run(org: Org) -> None:
@@ -104,6 +105,15 @@ def test_a_baseline_pointing_at_a_missing_version_warns_and_the_sync_goes_on(
     assert again.warnings == []
 
 
+def assert_kept_pending(org: Org, result: VersionsResult, version: tuple[str, int], problem: str) -> None:
+    """The run's one warning names the version and its problem, and the version is still pending."""
+    product_id, number = version
+    [warning] = result.warnings
+    assert f"version {number} of product {product_id}: {problem}" in warning
+    rows = org.read("product_versions").set_index(["product_id", "version_number"])
+    assert rows.loc[(product_id, number), "status"] == "pending"
+
+
 def test_a_404_in_the_middle_of_a_version_keeps_it_pending_until_a_later_day(duckdb_org: Org) -> None:
     (product_id, number), version = max(
         duckdb_org.fake_versions().items(),
@@ -117,10 +127,7 @@ def test_a_404_in_the_middle_of_a_version_keeps_it_pending_until_a_later_day(duc
 
     result = duckdb_org.sync_versions(settings.VERSIONS_ALL)
 
-    [warning] = result.warnings
-    assert f"version {number} of product {product_id}: an item's properties answered 404" in warning
-    rows = duckdb_org.read("product_versions").set_index(["product_id", "version_number"])
-    assert rows.loc[(product_id, number), "status"] == "pending"
+    assert_kept_pending(duckdb_org, result, (product_id, number), "an item's properties answered 404")
     others = set(duckdb_org.fake_versions()) - {(product_id, number)}
     assert set(result.completed) == others
     stored = duckdb_org.read("item_versions")
@@ -147,10 +154,7 @@ def test_a_version_that_lists_no_items_is_not_marked_complete(duckdb_org: Org) -
 
     result = duckdb_org.sync_versions(settings.VERSIONS_ALL)
 
-    [warning] = result.warnings
-    assert f"version {number} of product {product_id}: its item listing is empty" in warning
-    rows = duckdb_org.read("product_versions").set_index(["product_id", "version_number"])
-    assert rows.loc[(product_id, number), "status"] == "pending"
+    assert_kept_pending(duckdb_org, result, (product_id, number), "its item listing is empty")
     version.item_store = full_store  # type: ignore[attr-defined]
     duckdb_org.sync_versions(settings.VERSIONS_ALL, a_day_later(DAY_ONE))
     duckdb_org.assert_versions_exact()

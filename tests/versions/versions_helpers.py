@@ -4,47 +4,30 @@ versions say the version tables must hold."""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
+from org_helpers import Org as SyncedOrg
 
 from poelis_pipelines import settings
-from poelis_pipelines.client import PoelisClient
 from poelis_pipelines.fake_api import FakePoelisServer
 from poelis_pipelines.normalize import normalize
-from poelis_pipelines.sync import sync_items, sync_products, sync_properties, sync_workspaces
+from poelis_pipelines.sync import sync_properties
 from poelis_pipelines.tables import ITEM_VERSIONS, PROPERTY_VERSIONS, Table
 from poelis_pipelines.versions import VersionsResult, sync_versions
-from poelis_pipelines.warehouse import Warehouse
 from poelis_pipelines.warehouse.inspection import live_ids
 
 DAY_ONE = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
 PROPERTIES_ROUTE = "/v1/public/properties"
 
 
-@dataclass
-class Org:
-    """The fake organization and the warehouse a test syncs it into."""
-
-    server: FakePoelisServer
-    url: str
-    schema: str
-
-    def warehouse(self) -> Warehouse:
-        return Warehouse(self.url, self.schema)
-
-    def client(self, **options: object) -> PoelisClient:
-        return PoelisClient(self.server.api_key, self.server.base_url, **options)  # type: ignore[arg-type]
+class Org(SyncedOrg):
+    """The fake organization and the warehouse a test syncs its draft and published versions into."""
 
     def sync_draft(self, run_key: str = "draft") -> list[str]:
         """A full sync of the draft; returns the workspace ids."""
+        workspace_ids = self.list_parents(run_key)
         with self.client() as client, self.warehouse() as warehouse:
-            warehouse.ensure()
-            sync_workspaces(client, warehouse, run_key=run_key)
-            workspace_ids = live_ids(warehouse, "workspaces")
-            sync_products(client, warehouse, workspace_ids, run_key=run_key)
-            sync_items(client, warehouse, workspace_ids, run_key=run_key)
             sync_properties(client, warehouse, workspace_ids, run_key=run_key)
         return workspace_ids
 

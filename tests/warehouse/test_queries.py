@@ -7,9 +7,7 @@ pasting it into a shell or a BI tool gets.
 from __future__ import annotations
 
 import math
-import os
 import subprocess
-import sys
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,11 +18,11 @@ import pint
 import psycopg
 import pytest
 import sqlalchemy as sa
-from warehouse_helpers import PRODUCT_ID, WORKSPACE_ID, spec_examples
+from process_helpers import run_cli, user_environment
+from warehouse_helpers import properties_batch, spec_batches, spec_examples
 
 from poelis_pipelines import settings
 from poelis_pipelines.client import PoelisClient
-from poelis_pipelines.normalize import normalize
 from poelis_pipelines.sync import sync_users
 from poelis_pipelines.versions import sync_versions
 from poelis_pipelines.warehouse import Batch, Warehouse
@@ -59,25 +57,7 @@ def libpq_url(url: str) -> str:
 
 def cli_sync(url: str, fake_api: Any, home: Path) -> None:
     """A real `poelis-pipelines sync` of the fake into `url`, default schema."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("POELIS_")}
-    env.update(
-        {
-            settings.ENV_API_KEY: fake_api.api_key,
-            settings.ENV_BASE_URL: fake_api.base_url,
-            settings.ENV_WAREHOUSE_URL: url,
-            "DAGSTER_HOME": str(home),
-        }
-    )
-    home.mkdir(exist_ok=True)
-    result = subprocess.run(
-        [sys.executable, "-m", "poelis_pipelines", "sync"],
-        env=env,
-        cwd=home,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
+    result = run_cli("sync", env=user_environment(fake_api, url, home), cwd=home)
     assert result.returncode == 0, result.stderr
 
 
@@ -155,27 +135,13 @@ def spec_properties(**stage_mass: Any) -> Batch:
         {**record, **stage_mass} if record["readable_id"] == "stage_mass" else record
         for record in spec_examples("properties")
     ]
-    frame = normalize("properties", records, endpoint="pp", product_id=PRODUCT_ID, workspace_id=WORKSPACE_ID)
-    return Batch("properties", frame, {"product_id": PRODUCT_ID})
+    return properties_batch(records)
 
 
 def test_a_change_of_unit_shows_in_recent_changes_and_not_in_the_si_sums(default_schema_url: str) -> None:
     with Warehouse(default_schema_url) as warehouse:
         warehouse.ensure()
-        first = [
-            Batch("workspaces", normalize("workspaces", spec_examples("workspaces"), endpoint="ws"), {}),
-            Batch(
-                "products",
-                normalize("products", spec_examples("products"), endpoint="pr"),
-                {"workspace_id": WORKSPACE_ID},
-            ),
-            Batch(
-                "items",
-                normalize("items", spec_examples("items"), endpoint="it", workspace_id=WORKSPACE_ID),
-                {"product_id": PRODUCT_ID},
-            ),
-            spec_properties(),
-        ]
+        first = spec_batches()
         warehouse.merge(first, synced_at=datetime(2026, 3, 1, tzinfo=UTC))
         warehouse.create_views()
         queries = {name: path.read_text(encoding="utf-8") for name, path in example_queries().items()}

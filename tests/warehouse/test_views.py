@@ -6,11 +6,10 @@ from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
-from warehouse_helpers import PRODUCT_ID, WORKSPACE_ID, spec_examples
+from warehouse_helpers import PRODUCT_ID, spec_batches, spec_examples
 
-from poelis_pipelines.normalize import normalize
 from poelis_pipelines.tables import VIEWS, LogicalType
-from poelis_pipelines.warehouse import Batch, Warehouse
+from poelis_pipelines.warehouse import Warehouse
 from poelis_pipelines.warehouse.ddl import DOCS_FILE
 from poelis_pipelines.warehouse.statements import FINGERPRINT_TABLE, SQL_DIR
 
@@ -44,38 +43,6 @@ def columns_of(warehouse: Warehouse, relation: str) -> list[tuple[str, str]]:
         {"schema": warehouse.schema, "relation": relation},
     )
     return list(frame.itertuples(index=False, name=None))
-
-
-def spec_batches(items: list[dict[str, object]] | None = None) -> list[Batch]:
-    return [
-        Batch("workspaces", normalize("workspaces", spec_examples("workspaces"), endpoint="ws"), {}),
-        Batch(
-            "products",
-            normalize("products", spec_examples("products"), endpoint="pr"),
-            {"workspace_id": WORKSPACE_ID},
-        ),
-        Batch(
-            "items",
-            normalize(
-                "items",
-                spec_examples("items") if items is None else items,
-                endpoint="it",
-                workspace_id=WORKSPACE_ID,
-            ),
-            {"product_id": PRODUCT_ID},
-        ),
-        Batch(
-            "properties",
-            normalize(
-                "properties",
-                spec_examples("properties"),
-                endpoint="pp",
-                product_id=PRODUCT_ID,
-                workspace_id=WORKSPACE_ID,
-            ),
-            {"product_id": PRODUCT_ID},
-        ),
-    ]
 
 
 def test_every_view_file_is_declared() -> None:
@@ -121,7 +88,7 @@ def test_property_values_leaves_out_the_properties_of_a_gone_item(
         items = [{**item, "deleted": True} if item["id"] == item_id else item for item in items]
     else:
         items = [item for item in items if item["id"] != item_id]
-    view_warehouse.merge(spec_batches(items), synced_at=SECOND_SYNC)
+    view_warehouse.merge(spec_batches(items=items), synced_at=SECOND_SYNC)
     assert view_warehouse.row_count("properties") == 7  # the rows stay in the table ...
     assert view_warehouse.query("SELECT * FROM {{schema}}.property_values").empty  # ... but are not live
     summary = view_warehouse.query(

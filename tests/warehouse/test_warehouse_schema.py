@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from warehouse_helpers import PRODUCT_ID, WORKSPACE_ID, spec_examples
+from process_helpers import ready_process
+from warehouse_helpers import spec_batches, spec_examples
 
 from poelis_pipelines.normalize import normalize
 from poelis_pipelines.tables import PROPERTIES, TABLES, WORKSPACES, Column
@@ -155,15 +156,19 @@ def test_ensure_restores_a_dropped_column_and_applies_a_changed_declaration(
     engine.dispose()
 
 
+def url_and_schema_of(dialect: str, request: pytest.FixtureRequest) -> tuple[str, str]:
+    """A fresh warehouse of `dialect`: a DuckDB file, or a PostgreSQL schema (needing the server)."""
+    if dialect == "postgresql":
+        request.applymarker(pytest.mark.postgres)
+        return request.getfixturevalue("postgres_url"), request.getfixturevalue("postgres_schema")
+    return request.getfixturevalue("duckdb_url"), "poelis"
+
+
 @pytest.mark.parametrize("dialect", GENERATED_DIALECTS)
 def test_a_changed_description_is_annotated_again(
     dialect: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
-    if dialect == "postgresql":
-        request.applymarker(pytest.mark.postgres)
-        url, schema = request.getfixturevalue("postgres_url"), request.getfixturevalue("postgres_schema")
-    else:
-        url, schema = request.getfixturevalue("duckdb_url"), "poelis"
+    url, schema = url_and_schema_of(dialect, request)
     with Warehouse(url, schema) as warehouse:
         warehouse.ensure()
         monkeypatch.setitem(TABLES, "workspaces", dataclasses.replace(WORKSPACES, description="Renamed."))
@@ -176,16 +181,14 @@ def test_a_changed_description_is_annotated_again(
 def test_descriptions_reach_the_warehouse_verbatim_percent_signs_included(
     dialect: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
+    url, schema = url_and_schema_of(dialect, request)
     if dialect == "postgresql":
-        request.applymarker(pytest.mark.postgres)
-        url, schema = request.getfixturevalue("postgres_url"), request.getfixturevalue("postgres_schema")
         read_back = (
             "SELECT col_description(c.oid, a.attnum) FROM pg_class c "
             "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_attribute a ON a.attrelid = c.oid "
             "WHERE n.nspname = :schema AND c.relname = 'workspaces' AND a.attname = 'name'"
         )
     else:
-        url, schema = request.getfixturevalue("duckdb_url"), "poelis"
         read_back = (
             "SELECT comment FROM duckdb_columns() "
             "WHERE schema_name = :schema AND table_name = 'workspaces' AND column_name = 'name'"
@@ -208,26 +211,7 @@ def test_views_return_the_right_rows(view_warehouse: Warehouse) -> None:
     warehouse = view_warehouse
     properties = spec_examples("properties")
     properties[0] = {**properties[0], "deleted": True}  # max_power: soft-deleted, so not live
-    batches = [
-        Batch("workspaces", normalize("workspaces", spec_examples("workspaces"), endpoint="ws"), {}),
-        Batch(
-            "products",
-            normalize("products", spec_examples("products"), endpoint="pr"),
-            {"workspace_id": WORKSPACE_ID},
-        ),
-        Batch(
-            "items",
-            normalize("items", spec_examples("items"), endpoint="it", workspace_id=WORKSPACE_ID),
-            {"product_id": PRODUCT_ID},
-        ),
-        Batch(
-            "properties",
-            normalize(
-                "properties", properties, endpoint="pp", product_id=PRODUCT_ID, workspace_id=WORKSPACE_ID
-            ),
-            {"product_id": PRODUCT_ID},
-        ),
-    ]
+    batches = spec_batches(properties=properties)
     warehouse.merge(batches, synced_at=SYNCED)
     views = [
         "baseline_property_values",
@@ -324,27 +308,13 @@ def test_the_duckdb_parent_directory_is_created(tmp_path: Path) -> None:
 def test_a_duckdb_file_held_by_another_process_is_a_busy_error(duckdb_url: str) -> None:
     path = duckdb_url.removeprefix("duckdb:///")
     Warehouse(duckdb_url).ensure()
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import duckdb, sys; db = duckdb.connect(sys.argv[1]); print('ready', flush=True); input()",
-            path,
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
+    holder_script = (
+        "import duckdb, sys; db = duckdb.connect(sys.argv[1]); print('ready', flush=True); input()"
     )
-    try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "ready"
+    with ready_process(holder_script, path) as holder:
         held_by = re.escape(f"the file {path} is open in another process (pid {holder.pid})")
         with pytest.raises(WarehouseBusyError, match=held_by):
             Warehouse(duckdb_url).row_count("items")
-    finally:
-        assert holder.stdin is not None
-        holder.stdin.close()
-        holder.wait(timeout=30)
     assert Warehouse(duckdb_url).row_count("items") == 0, "the lock is released with the other process"
 
 
