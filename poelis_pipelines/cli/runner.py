@@ -27,15 +27,13 @@ from poelis_pipelines.defs.poelis import build_definitions
 from poelis_pipelines.defs.poelis.assets import FAILURE_KIND, NO_STEP_RETRIES_TAG, SYNC_KEY_TAG
 from poelis_pipelines.defs.poelis.checks import PROPERTIES_STALENESS
 from poelis_pipelines.defs.poelis.keys import asset_key
+from poelis_pipelines.defs.poelis.schedules import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
 from poelis_pipelines.incremental import REASONS
 
 LEVELS_PER_WORKSPACE = ("products", "items", "properties")
 TRIGGER_TAG = "poelis/trigger"
 HOST_TAG = "poelis/host"
 PID_TAG = "poelis/pid"  # with the host: tells a killed CLI run from a live one
-# Dagster's system tags for a run over a partition range (what a single-run backfill sets).
-PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
-PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
 SIGNAL_POLL_SECONDS = 0.1  # how long a signal another thread received may wait for the main thread
 INTERRUPTED_KIND = "interrupted"  # the failure kind of a step that stopped on `sync.STOP`
 # No compute-log capture: it runs `tail` and a Python watcher per run in our process group, which a terminal's

@@ -118,6 +118,14 @@ class PoelisResource(dg.ConfigurableResource):  # type: ignore[type-arg]
             )
         return self._client
 
+    def advertised_rate_limit(self) -> int | None:
+        """The limit the API advertised to a client of this key in this process (None: none seen yet, or no
+        usable key); sends no request."""
+        try:
+            return self.get_client().advertised_rate_limit
+        except ConfigurationError:
+            return None
+
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._client is not None:
             self._client.close()
