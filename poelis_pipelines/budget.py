@@ -12,7 +12,6 @@ import math
 from dataclasses import dataclass
 from datetime import timedelta
 
-from poelis_pipelines import settings
 from poelis_pipelines.incremental import Freshness
 
 SCHEDULE_BUDGET_MARGIN = 0.1
@@ -73,12 +72,6 @@ def scheduled_run_budget(interval: timedelta, *, share: float, per_minute: float
     minutes, less `SCHEDULE_BUDGET_MARGIN` (at least one request)."""
     minutes = interval.total_seconds() / 60.0
     return max(1, math.floor(share * per_minute * minutes * (1 - SCHEDULE_BUDGET_MARGIN)))
-
-
-def per_minute(advertised_limit: int | None) -> float:
-    """Requests per minute of the key's quota: the advertised limit per window, else the documented one."""
-    limit = advertised_limit or settings.DEFAULT_RATE_LIMIT_PER_MINUTE
-    return limit * 60.0 / settings.RATE_LIMIT_WINDOW_SECONDS
 
 
 def _minutes(minutes: float) -> str:

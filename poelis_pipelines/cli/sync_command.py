@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from poelis_pipelines import settings
-from poelis_pipelines.budget import estimate_backlog, per_minute, shortfall
+from poelis_pipelines.budget import estimate_backlog, shortfall
 from poelis_pipelines.cli import interrupts
 from poelis_pipelines.cli.output import (
     EXIT_CONFIG,
@@ -284,7 +284,7 @@ def _what_is_left(args: argparse.Namespace, summary: SyncSummary) -> list[str]:
             warehouse, targets, timedelta(0) if options.full else bound, run_key=summary.sync_key
         )
     with client_from_environment(options.quota_share) as client:
-        share, rate = client.quota_share, per_minute(client.advertised_rate_limit)
+        share, rate = client.quota_share, quota_per_minute(client.advertised_rate_limit)
     lines = []
     if not options.full:
         lines.append(describe_freshness(summary, left, bound))

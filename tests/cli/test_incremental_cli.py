@@ -184,3 +184,40 @@ def test_resume_tells_full_and_staleness_apart(env: dict[str, str], tmp_path: Pa
         None, max_staleness=parse_duration("360m")
     )
     assert sync_arguments(None, max_staleness=parse_duration("6h")) != sync_arguments(None)
+
+
+def test_the_shortfall_sentence_says_what_the_backlog_costs_and_what_to_change() -> None:
+    from datetime import timedelta
+
+    from poelis_pipelines.budget import estimate_backlog, scheduled_run_budget, shortfall
+    from poelis_pipelines.incremental import Freshness
+
+    left = Freshness(
+        live_items=5_000,
+        never_listed=1_000,
+        backlog={"new": 1_000, "hint": 34, "rotation": 200},
+        p95_staleness=None,
+        max_staleness=None,
+    )
+    day = timedelta(hours=24)
+    estimate = estimate_backlog(left, day, share=0.8, per_minute=60, max_requests=500)
+    assert (estimate.backlog_items, estimate.runs_to_clear, estimate.bound_holds) == (1_234, 3, True)
+    assert shortfall(estimate, day, share=0.8, per_minute=60) == (
+        "the backlog of 1,234 items needs about 1,234 more requests; at share 0.8 of 60/min that is 26 min "
+        "(3 runs of this budget): raise --max-requests or --quota-share, or relax --max-staleness"
+    )
+    cleared = Freshness(
+        live_items=100_000,
+        never_listed=0,
+        backlog=dict.fromkeys(("new", "hint", "rotation"), 0),
+        p95_staleness=None,
+        max_staleness=None,
+    )
+    too_many = estimate_backlog(cleared, day, share=0.8, per_minute=60, max_requests=None)
+    assert "re-listing every live item within 24h needs more than share 0.8 of 60/min" in (
+        shortfall(too_many, day, share=0.8, per_minute=60) or ""
+    )
+    holds = estimate_backlog(cleared, timedelta(days=2), share=0.8, per_minute=60, max_requests=None)
+    assert shortfall(holds, timedelta(days=2), share=0.8, per_minute=60) is None
+    assert scheduled_run_budget(timedelta(hours=1), share=0.8, per_minute=60) == 2_592
+    assert scheduled_run_budget(timedelta(minutes=1), share=0.01, per_minute=60) == 1

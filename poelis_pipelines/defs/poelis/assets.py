@@ -110,28 +110,24 @@ def _materialize(
     with failures_explained(context), warehouse_resource.open() as warehouse, warehouse.session():
         client = poelis.get_client()
         key = sync_key(context)
-        budget_spent = client.requests_remaining == 0
-        incremental = None
-        if table == "properties" and sync_settings is not None:
-            incremental = sync_settings.incremental(client.requests_remaining)
-        if budget_spent and incremental is None:
-            context.log.info(f"{table}: not synced, the run's {client.max_requests} requests are spent")
-            result = sync.LevelResult(table, budget_exhausted=True)
+        spent_before = client.requests_remaining == 0
+        options = {}
+        if table == "properties" and sync_settings is not None:  # an item budget: what the run has left
+            options["incremental"] = sync_settings.incremental(client.requests_remaining)
+        if spent_before and options.get("incremental") is None:
+            context.log.info(f"{table}: not synced, an earlier level spent the run's request budget.")
+            result = sync.LevelResult(table)
         elif workspace_ids is None:
             result = run_level(client, warehouse, run_key=key)
-        elif table == "properties":
-            result = sync.sync_properties(
-                client, warehouse, workspace_ids, run_key=key, incremental=incremental
-            )
         else:
-            result = run_level(client, warehouse, workspace_ids, run_key=key)
+            result = run_level(client, warehouse, workspace_ids, run_key=key, **options)
         result.budget_exhausted = result.budget_exhausted or client.requests_remaining == 0
         if result.scopes_resumed:
             context.log.info(
                 f"Resumed: {len(result.scopes_resumed)} scope(s) of {table} were committed earlier "
                 "in this run and were not fetched again."
             )
-        if result.budget_exhausted:
+        if result.budget_exhausted and not spent_before:
             context.log.info(
                 f"{table}: the run's budget of {client.max_requests} requests is spent; what was fetched is "
                 "committed, the rest waits for the next run."

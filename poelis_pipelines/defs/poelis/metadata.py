@@ -14,10 +14,11 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from poelis_pipelines.budget import estimate_backlog, per_minute, shortfall
+from poelis_pipelines.budget import estimate_backlog, shortfall
 from poelis_pipelines.client import PoelisClient
 from poelis_pipelines.client.secrets import scrub
 from poelis_pipelines.incremental import REASONS, Freshness, IncrementalReport
+from poelis_pipelines.plan import quota_per_minute
 from poelis_pipelines.sync import LevelResult
 from poelis_pipelines.tables import TABLES
 from poelis_pipelines.warehouse import Warehouse
@@ -152,7 +153,7 @@ def budget_metadata(
     """The step's request budget and what it left (every workspace of the step together): the requests the
     run's client sent and may still send, whether the budget ran out, the backlog and the time to clear it at
     the quota share, the runs of this budget it still needs, and whether the bound can hold."""
-    rate = per_minute(client.advertised_rate_limit)
+    rate = quota_per_minute(client.advertised_rate_limit)
     estimate = estimate_backlog(
         left, bound, share=client.quota_share, per_minute=rate, max_requests=client.max_requests
     )

@@ -16,11 +16,12 @@ import dagster as dg
 from dagster._utils.schedules import get_smallest_cron_interval
 
 from poelis_pipelines import settings
-from poelis_pipelines.budget import per_minute, scheduled_run_budget
+from poelis_pipelines.budget import scheduled_run_budget
 from poelis_pipelines.client import ConfigurationError
 from poelis_pipelines.client.config import resolve_quota_share
 from poelis_pipelines.defs.poelis.jobs import poelis_sync
 from poelis_pipelines.defs.poelis.resources import PoelisResource
+from poelis_pipelines.plan import quota_per_minute
 
 # Dagster's system tags for a run over a partition range (what a single-run backfill sets).
 PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -38,7 +39,7 @@ def scheduled_budget(poelis: PoelisResource, interval: timedelta) -> int | None:
     if poelis.max_requests is not None or os.environ.get(settings.ENV_MAX_REQUESTS, "").strip():
         return None
     share = resolve_quota_share(poelis.quota_share)
-    limit = per_minute(poelis.advertised_rate_limit())
+    limit = quota_per_minute(poelis.advertised_rate_limit())
     return scheduled_run_budget(interval, share=share, per_minute=limit)
 
 
