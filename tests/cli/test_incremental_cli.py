@@ -133,14 +133,30 @@ def test_a_request_budget_holds_for_the_whole_sync_exits_0_and_the_next_sync_con
     assert mismatched(env, fake_api.dataset, ("workspaces", "products", "items", "properties")) == []  # type: ignore[attr-defined]
 
 
-def test_a_budget_spent_on_the_workspace_list_skips_the_levels_and_still_succeeds(
-    env: dict[str, str], tmp_path: Path, fake_api: object
+@pytest.mark.parametrize(
+    "budget", [1, 5]
+)  # spent on the workspace list; in the middle of the items' listings
+def test_a_budget_spent_before_the_properties_stops_cleanly_and_still_succeeds(
+    env: dict[str, str], tmp_path: Path, fake_api: object, budget: int
 ) -> None:
     before = fake_api.total_requests  # type: ignore[attr-defined]
-    result = run_cli("sync", "--max-requests", "1", env=env, cwd=tmp_path)
+    result = run_cli("sync", "--max-requests", str(budget), env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert fake_api.total_requests - before == 1  # type: ignore[attr-defined]
-    assert "budget spent: 1 requests" in result.stdout
+    assert fake_api.total_requests - before == budget  # type: ignore[attr-defined]
+    assert f"budget spent: {budget} requests" in result.stdout
+    with Warehouse(env[settings.ENV_WAREHOUSE_URL]) as warehouse:
+        assert warehouse.row_count("properties") == 0, "no properties listed on a spent budget"
+        products = set(warehouse.read_table("products")["id"])
+        items = warehouse.read_table("items")
+    dataset = fake_api.dataset  # type: ignore[attr-defined]
+    for product_id in set(items["product_id"]):  # a product's items are all there, or none
+        expected = {item["id"] for item in dataset.items if item["product_id"] == product_id}
+        assert set(items["id"][items["product_id"] == product_id]) == expected
+    assert set(items["product_id"]) < products or budget == 1
+
+    again = sync(env, tmp_path)  # no budget: the next sync completes everything
+    assert "budget spent" not in again
+    assert mismatched(env, dataset, ("workspaces", "products", "items", "properties")) == []
 
 
 @pytest.mark.parametrize(
