@@ -237,6 +237,14 @@ class Runner:
         # The CLI reports progress and failures itself; Dagster's console log is for --debug.
         self.logger_config = {"console": {"config": {"log_level": "DEBUG" if debug else "CRITICAL"}}}
 
+    def _budget_spent(self) -> bool:
+        """Whether the sync's budget leaves nothing for a next run (the requests so far include any the
+        CLI sent before the first run)."""
+        left = self._requests_left()
+        if left is not None and left <= 0:
+            self.summary.budget_exhausted = True
+        return self.summary.budget_exhausted
+
     def _requests_left(self) -> int | None:
         """What the sync's budget leaves for its next run (None: no budget)."""
         if self.options.max_requests is None:
@@ -320,7 +328,7 @@ class Runner:
         """The workspace list first (the partitions come from it), then every target workspace and the views,
         one run per contiguous range of their partitions."""
         release_abandoned_runs(self.instance)
-        if self._stopping() or not self._execute("workspaces", ["workspaces"]):
+        if self._stopping() or self._budget_spent() or not self._execute("workspaces", ["workspaces"]):
             return self.summary
         available = list_workspaces()
         targets = list(only) if only else available
@@ -341,8 +349,7 @@ class Runner:
         for index, workspace_ids in enumerate(ranges):
             if self._stopping():
                 return self.summary
-            if self._requests_left() == 0:  # the workspace list spent the sync's budget: the views only
-                self.summary.budget_exhausted = True
+            if self._budget_spent():  # the workspace list spent the sync's budget: the views only
                 break
             label = (
                 f"workspace {workspace_ids[0]}"

@@ -229,10 +229,16 @@ def _sync_under_lock(args: argparse.Namespace, output: Output) -> tuple[int, Syn
     exit_code = check_warehouse(output)
     if exit_code is not None:
         return exit_code, None
+    options = sync_options(args)
+    resolving: list[PoelisClient] = []  # a readable id the warehouse does not know lists the workspaces
+
+    def resolving_client() -> PoelisClient:
+        resolving.append(client_from_environment(options.quota_share))
+        return resolving[-1]
+
     if getattr(args, "workspaces", None):
         with warehouse_from_environment() as warehouse:
-            args.workspaces = resolve_workspace_arguments(args.workspaces, warehouse, client_from_environment)
-    options = sync_options(args)
+            args.workspaces = resolve_workspace_arguments(args.workspaces, warehouse, resolving_client)
     arguments = sync_arguments(
         getattr(args, "workspaces", None),
         full=options.full,
@@ -240,6 +246,7 @@ def _sync_under_lock(args: argparse.Namespace, output: Output) -> tuple[int, Syn
     )
     resumed_key = _unfinished_sync_key(output, arguments, fresh=getattr(args, "fresh", False))
     runner = Runner(dagster_instance(), resumed_key, debug=output.debug, options=options)
+    runner.summary.requests = sum(int(client.stats.as_dict()["requests"]) for client in resolving)
     sync_key = runner.summary.sync_key
     with warehouse_from_environment() as warehouse:
         record_sync_start(warehouse, sync_key, arguments, resumed=resumed_key is not None)

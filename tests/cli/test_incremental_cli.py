@@ -237,3 +237,16 @@ def test_the_shortfall_sentence_says_what_the_backlog_costs_and_what_to_change()
     assert shortfall(holds, timedelta(days=2), share=0.8, per_minute=60) is None
     assert scheduled_run_budget(timedelta(hours=1), share=0.8, per_minute=60) == 2_592
     assert scheduled_run_budget(timedelta(minutes=1), share=0.01, per_minute=60) == 1
+
+
+def test_the_budget_counts_the_listing_that_finds_a_readable_workspace_id(
+    env: dict[str, str], tmp_path: Path, fake_api: object
+) -> None:
+    workspace = fake_api.dataset.workspaces[0]  # type: ignore[attr-defined]
+    before = fake_api.total_requests  # type: ignore[attr-defined]
+    result = run_cli(
+        "sync", "--workspace", workspace["readable_id"], "--max-requests", "3", env=env, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert fake_api.total_requests - before == 3  # type: ignore[attr-defined]
+    assert "budget spent: 3 requests" in result.stdout
