@@ -135,6 +135,9 @@ class IncrementalReport:
     vanished_items: int = 0
     budget_exhausted: bool = False
     freshness: Freshness | None = None
+    changed: dict[Reason, int] = field(default_factory=lambda: dict.fromkeys(REASONS, 0))
+    """Listed items whose properties changed (rows inserted, updated or removed), per reason: changes found
+    on `rotation` items are edits no item-level hint announced."""
 
 
 _CATALOG_COLUMNS = (

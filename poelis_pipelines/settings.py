@@ -55,7 +55,7 @@ DEFAULT_WAREHOUSE_SCHEMA = "poelis"
 # --- Dagster ---
 ASSET_KEY_PREFIX = "poelis"
 API_CONCURRENCY_POOL = "poelis_api"
-DEFAULT_SYNC_CRON = "0 2 * * *"
+DEFAULT_SYNC_CRON = "0 * * * *"  # hourly incremental runs, each within a budget that fits the hour
 SYNC_TIMEZONE = "UTC"
 WORKSPACE_PARTITIONS_NAME = "poelis_workspaces"
 

@@ -23,19 +23,21 @@ import threading
 from collections import Counter, deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
 
 from poelis_pipelines import settings
-from poelis_pipelines.client import ClientStats, PoelisClient, StatsSnapshot
+from poelis_pipelines.client import ClientStats, PoelisClient, RequestBudgetExhausted, StatsSnapshot
 from poelis_pipelines.client.secrets import scrub
 from poelis_pipelines.incremental import (
     REASONS,
+    Freshness,
     IncrementalReport,
     IncrementalSettings,
     ListedItem,
+    SelectedItem,
     freshness,
     item_catalog,
     listed_item,
@@ -206,8 +208,16 @@ class _Level:
     """The workspace a scope belongs to, for the figures per workspace (None: a level of the whole table)."""
     listed_items: Callable[[str], Sequence[ListedItem]] | None = None
     """Properties levels: the items a scope lists completely, whose `item_sync_state` commits with it."""
-    budget_errors: tuple[type[BaseException], ...] = ()
-    """Fetch errors that mean the request budget is spent: the level stops early, successfully."""
+    budget_errors: tuple[type[BaseException], ...] = (RequestBudgetExhausted,)
+    """Fetch errors that mean the request budget is spent: the level stops early, successfully, at every
+    level (a scope whose listing the budget cut short is not merged: it was not listed completely)."""
+
+    def listed_records(self, fetched: _Fetched) -> int:
+        """The records of a merged scope that its batch holds (all of them: a scope is listed whole)."""
+        return len(fetched.records)
+
+    def note_merged(self, counts: Mapping[str, TableCounts]) -> None:
+        """What a merge did per scope value; only the item-scoped level keeps it (see `_ItemLevel`)."""
 
     def batch(self, fetched: _Fetched) -> Batch | None:
         """The scope's rows to merge (a fetch that failed has none)."""
@@ -253,6 +263,18 @@ class _ItemLevel(_Level):
     completed: dict[str, list[ListedItem]] = field(default_factory=dict)
     """Per unit, the items whose listing completed, in order (written by the prefetch thread before it hands
     the unit over)."""
+    changed_items: set[str] = field(default_factory=set)
+    """Items whose merge inserted, updated or removed properties: tells whether hints catch property edits."""
+
+    def listed_records(self, fetched: _Fetched) -> int:
+        """Records of the items listed completely: a unit the budget cut short merges only those."""
+        listed = {item.item_id for item in self.completed.get(fetched.scope, [])}
+        return sum(1 for record in fetched.records if record.get("item_id") in listed)
+
+    def note_merged(self, counts: Mapping[str, TableCounts]) -> None:
+        self.changed_items.update(
+            item_id for item_id, count in counts.items() if count.inserted or count.updated or count.removed
+        )
 
     def batch(self, fetched: _Fetched) -> Batch | None:
         done = self.completed.get(fetched.scope, [])
@@ -450,15 +472,13 @@ def _merge_group(
                 _record_failure(level, warehouse, fetched, error, run_key=run_key)
             raise
         counts = report.scopes[level.table]
+        level.note_merged(counts)
         for fetched, batch in zip(merged, batches, strict=True):
-            result.add_merged(
-                fetched.scope,
-                len(fetched.records),
-                _batch_counts(counts, batch),
-                fetched.http,
-                level.workspace_of(fetched.scope),
-            )
-            PROGRESS.advance(level.table, len(fetched.records))
+            records = level.listed_records(fetched)
+            scope_counts = _batch_counts(counts, batch)
+            workspace_id = level.workspace_of(fetched.scope)
+            result.add_merged(fetched.scope, records, scope_counts, fetched.http, workspace_id)
+            PROGRESS.advance(level.table, records)
     if failed is not None:
         failed_fetch, failure = failed
         if isinstance(failure, level.budget_errors):
@@ -615,13 +635,15 @@ def _fetch_units(selected: Sequence[ListedItem]) -> dict[str, list[ListedItem]]:
     return {_unit_name(unit): unit for unit in units}
 
 
-def _remove_vanished_items(warehouse: Warehouse, workspace_ids: Sequence[str], *, run_key: str) -> int:
+def _remove_vanished_items(
+    warehouse: Warehouse, workspace_ids: Sequence[str], *, run_key: str
+) -> dict[str, str]:
     """Mark removed, without a request, the live properties of items that vanished from their product's
     listing (as a full sync's product-wide listing would), and forget when those items were listed, so an
-    item that comes back is new again. Returns the number of such items."""
+    item that comes back is new again. Returns those items → their workspace."""
     vanished = vanished_items(warehouse, workspace_ids)
     if not vanished:
-        return 0
+        return {}
     started_at = _now()
     workspace_of = _workspace_of_products(warehouse, workspace_ids)
     items = [
@@ -644,7 +666,7 @@ def _remove_vanished_items(warehouse: Warehouse, workspace_ids: Sequence[str], *
         run_id=run_key,
         upserts={ITEM_SYNC_STATE.name: state_rows([(item, None, 0) for item in items], run_key=run_key)},
     )
-    return len(items)
+    return {item.item_id: item.workspace_id for item in items}
 
 
 def _sync_selected_properties(
@@ -663,7 +685,9 @@ def _sync_selected_properties(
     """
     vanished = _remove_vanished_items(warehouse, workspace_ids, run_key=run_key)
     started = _now()
-    selection = select_items(item_catalog(warehouse, workspace_ids), started, incremental, run_key=run_key)
+    before = item_catalog(warehouse, workspace_ids)
+    selection = select_items(before, started, incremental, run_key=run_key)
+    resumed_items = set(before["item_id"][before["listed_by_run"].eq(run_key).fillna(False).astype(bool)])
     units = _fetch_units([selected.item for selected in selection.items])
     completed: dict[str, list[ListedItem]] = {}
 
@@ -680,21 +704,69 @@ def _sync_selected_properties(
         fetch=fetch,
         endpoint=lambda unit: f"GET /properties (items {unit})",
         listed_items=lambda unit: completed.get(unit, []),
-        budget_errors=incremental.budget_errors,
+        budget_errors=(RequestBudgetExhausted, *incremental.budget_errors),
         workspace_of=lambda unit: units[unit][0].workspace_id,
         units=units,
         completed=completed,
     )
     result = _run_level(level, client, warehouse, run_key=run_key)
     after = item_catalog(warehouse, workspace_ids)
-    listed_now = set(after["item_id"][after["listed_by_run"].eq(run_key).fillna(False).astype(bool)])
-    listed = Counter(selected.reason for selected in selection.items if selected.item.item_id in listed_now)
-    result.incremental = IncrementalReport(
-        selected=selection.selected,
-        listed={reason: listed[reason] for reason in REASONS},
-        resumed=selection.listed_by_this_run,
-        vanished_items=vanished,
-        budget_exhausted=result.budget_exhausted,
-        freshness=freshness(after, _now(), incremental.max_staleness, run_key=run_key),
-    )
+    finished = _now()
+
+    def report(workspace_ids: Sequence[str]) -> IncrementalReport:
+        """The run's selection, listings and freshness over some of its workspaces."""
+        return _incremental_report(
+            selection.items,
+            after[after["workspace_id"].isin(workspace_ids)],
+            finished,
+            incremental,
+            run_key=run_key,
+            changed_items=level.changed_items,
+            resumed_items=resumed_items,
+            vanished=sum(1 for workspace in vanished.values() if workspace in workspace_ids),
+            budget_exhausted=result.budget_exhausted,
+        )
+
+    result.incremental = report(list(workspace_ids))
+    for workspace_id in workspace_ids:
+        figures = result.workspaces.setdefault(workspace_id, LevelResult(result.table))
+        figures.incremental = report([workspace_id])
     return result
+
+
+def properties_freshness(
+    warehouse: Warehouse, workspace_ids: Sequence[str], max_staleness: timedelta, *, run_key: str
+) -> Freshness:
+    """How fresh the workspaces' properties are now, and what is due, from the warehouse alone (no request):
+    what a full run, or one that never reached the properties, leaves."""
+    return freshness(item_catalog(warehouse, workspace_ids), _now(), max_staleness, run_key=run_key)
+
+
+def _incremental_report(
+    selected: Sequence[SelectedItem],
+    catalog: pd.DataFrame,
+    now: datetime,
+    incremental: IncrementalSettings,
+    *,
+    run_key: str,
+    changed_items: set[str],
+    resumed_items: set[str],
+    vanished: int,
+    budget_exhausted: bool,
+) -> IncrementalReport:
+    """What the run selected, listed and changed among `catalog`'s items, and the freshness it left there."""
+    in_scope = set(catalog["item_id"])
+    listed_now = set(catalog["item_id"][catalog["listed_by_run"].eq(run_key).fillna(False).astype(bool)])
+    mine = [chosen for chosen in selected if chosen.item.item_id in in_scope]
+    selected_counts = Counter(chosen.reason for chosen in mine)
+    listed = Counter(chosen.reason for chosen in mine if chosen.item.item_id in listed_now)
+    changed = Counter(chosen.reason for chosen in mine if chosen.item.item_id in changed_items)
+    return IncrementalReport(
+        selected={reason: selected_counts[reason] for reason in REASONS},
+        listed={reason: listed[reason] for reason in REASONS},
+        resumed=len(resumed_items & in_scope),
+        vanished_items=vanished,
+        budget_exhausted=budget_exhausted,
+        freshness=freshness(catalog, now, incremental.max_staleness, run_key=run_key),
+        changed={reason: changed[reason] for reason in REASONS},
+    )

@@ -54,6 +54,40 @@ def _add_target_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _staleness(text: str) -> str:
+    """`--max-staleness` as given, once it reads as a duration (a bad one: one line, exit 2)."""
+    from poelis_pipelines.incremental import parse_duration
+
+    try:
+        parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
+def _quota_share(text: str) -> float:
+    from poelis_pipelines.client import ConfigurationError
+    from poelis_pipelines.client.config import resolve_quota_share
+
+    try:
+        return resolve_quota_share(float(text))
+    except (ValueError, ConfigurationError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a share above 0 and at most 1, e.g. 0.5") from None
+
+
+def _max_requests(text: str) -> int:
+    from poelis_pipelines.client import ConfigurationError
+    from poelis_pipelines.client.config import resolve_max_requests
+
+    try:
+        budget = resolve_max_requests(int(text))
+    except (ValueError, ConfigurationError):
+        budget = None
+    if budget is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number of requests")
+    return budget
+
+
 def build_parser() -> argparse.ArgumentParser:
     from poelis_pipelines.fake_api import cli as fake_api_cli
     from poelis_pipelines.fake_api.dataset import SCALES
@@ -77,6 +111,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sync_parser.add_argument(
         "--fresh", action="store_true", help="do not resume an interrupted sync; fetch everything again"
+    )
+    sync_parser.add_argument(
+        "--full",
+        action="store_true",
+        help="list every item's properties (exact; about one request per item) instead of an incremental "
+        "sync (new items, items whose record changed, then the items due under --max-staleness)",
+    )
+    sync_parser.add_argument(
+        "--max-staleness",
+        type=_staleness,
+        metavar="DURATION",
+        help=f"re-list every live item's properties within this bound, e.g. 6h, 2d, 0 (every item due now); "
+        f"default: ${settings.ENV_MAX_STALENESS}, else {settings.DEFAULT_MAX_STALENESS}",
+    )
+    sync_parser.add_argument(
+        "--quota-share",
+        type=_quota_share,
+        metavar="SHARE",
+        help=f"part of the API's rate limit to spend, above 0 and at most 1, the rest left to other "
+        f"integrations (default: ${settings.ENV_QUOTA_SHARE}, else {settings.DEFAULT_QUOTA_SHARE})",
+    )
+    sync_parser.add_argument(
+        "--max-requests",
+        type=_max_requests,
+        metavar="N",
+        help=f"requests this sync may send; once spent it commits what it fetched and exits 0, the next sync "
+        f"continues (default: ${settings.ENV_MAX_REQUESTS}, else no limit)",
     )
     _add_target_arguments(sync_parser)
     _add_insecure_http_argument(sync_parser)

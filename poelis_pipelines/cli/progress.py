@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
+from datetime import timedelta
 from types import TracebackType
 
 from rich.console import Console
@@ -15,6 +17,7 @@ from poelis_pipelines.cli import interrupts
 from poelis_pipelines.cli.output import Output, fixed_width
 from poelis_pipelines.cli.runner import SUMMARY_FIELDS, SyncSummary
 from poelis_pipelines.defs.poelis.resources import number_from_environment
+from poelis_pipelines.incremental import REASONS, Freshness, Reason
 from poelis_pipelines.plan import SyncPlan, describe_minutes
 from poelis_pipelines.sync import PROGRESS, STOP
 
@@ -175,3 +178,39 @@ def format_summary(summary: SyncSummary) -> str:
     else:
         status = f"finished with {len(summary.failures)} failure(s)"
     return "\n".join([f"sync {summary.sync_key} {status}", *(lines if len(rows) > 1 else [])])
+
+
+def _hours(staleness: timedelta | None) -> str:
+    return "none listed" if staleness is None else f"{staleness.total_seconds() / 3600:.1f} h"
+
+
+def describe_freshness(summary: SyncSummary, left: Freshness, bound: timedelta) -> str:
+    """An incremental sync's properties: items listed per reason, the backlog it left, and how stale the
+    live items' properties are now against the bound."""
+    listed = ", ".join(f"{summary.items_listed[reason]:,} {reason}" for reason in REASONS)
+    backlog = sum(left.backlog.values())
+    bound_text = (
+        "every item due now" if bound == timedelta(0) else f"bound {bound.total_seconds() / 3600:g} h"
+    )
+    return (
+        f"properties listed for items: {listed}; backlog {backlog:,} items; staleness p95 "
+        f"{_hours(left.p95_staleness)}, max {_hours(left.max_staleness)} ({bound_text})"
+    )
+
+
+def describe_incremental_plan(
+    plan: SyncPlan,
+    listings: int,
+    selected: Mapping[Reason, int],
+    requests: int,
+    requests_per_minute: float,
+) -> str:
+    """The up-front line of an incremental sync: the listings, then the items whose properties are due now."""
+    due = ", ".join(f"{selected[reason]:,} {reason}" for reason in REASONS)
+    return (
+        f"an incremental sync of {plan.workspaces:,} workspace(s), {plan.items:,} items known: about "
+        f"{listings:,} listing requests, then the properties of the items due now ({due}; the listings "
+        "may add new or changed items): "
+        f"about {requests:,} requests; at {requests_per_minute:g} requests/min "
+        f"{describe_minutes(requests / requests_per_minute)}"
+    )

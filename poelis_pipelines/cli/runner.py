@@ -25,15 +25,15 @@ import dagster as dg
 from poelis_pipelines import settings, sync
 from poelis_pipelines.defs.poelis import build_definitions
 from poelis_pipelines.defs.poelis.assets import FAILURE_KIND, NO_STEP_RETRIES_TAG, SYNC_KEY_TAG
+from poelis_pipelines.defs.poelis.checks import PROPERTIES_STALENESS
 from poelis_pipelines.defs.poelis.keys import asset_key
+from poelis_pipelines.defs.poelis.schedules import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
+from poelis_pipelines.incremental import REASONS
 
 LEVELS_PER_WORKSPACE = ("products", "items", "properties")
 TRIGGER_TAG = "poelis/trigger"
 HOST_TAG = "poelis/host"
 PID_TAG = "poelis/pid"  # with the host: tells a killed CLI run from a live one
-# Dagster's system tags for a run over a partition range (what a single-run backfill sets).
-PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
-PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
 SIGNAL_POLL_SECONDS = 0.1  # how long a signal another thread received may wait for the main thread
 INTERRUPTED_KIND = "interrupted"  # the failure kind of a step that stopped on `sync.STOP`
 # No compute-log capture: it runs `tail` and a Python watcher per run in our process group, which a terminal's
@@ -73,12 +73,25 @@ class SyncSummary:
     workspaces: list[str] = field(default_factory=list)
     failed_checks: list[str] = field(default_factory=list)
     interrupted: bool = False  # stopped on `sync.STOP` before every run had finished
+    requests: int = 0
+    """Requests the sync's runs sent (each run's client), retries included: what its budget counts."""
+    budget_exhausted: bool = False
+    """The sync's request budget ran out: what was fetched is committed, the rest waits for the next sync."""
+    items_listed: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REASONS, 0))
+    """Items whose properties an incremental sync listed, per reason (new, hint, rotation)."""
+    stale_checks: list[str] = field(default_factory=list)
+    """The properties' staleness check when it warned or erred: said, but the sync still succeeded."""
 
     def absorb(self, result: dg.ExecuteInProcessResult) -> None:
         self.run_ids.append(result.run_id)
         for evaluation in result.get_asset_check_evaluations():
-            if not evaluation.passed:
-                self.failed_checks.append(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}")
+            if evaluation.passed:
+                continue
+            name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+            if evaluation.check_name == PROPERTIES_STALENESS:  # non-blocking: the data is still the best copy
+                self.stale_checks.append(f"{name} ({evaluation.severity.value})")
+            else:
+                self.failed_checks.append(name)
         # One materialization per partition, each with that partition's own figures: they add up.
         for event in result.get_asset_materialization_events():
             materialization = event.materialization
@@ -88,6 +101,13 @@ class SyncSummary:
                 value = materialization.metadata.get(name)
                 if value is not None:
                     totals[name] += value.value  # type: ignore[operator]
+            for reason in REASONS:
+                listed = materialization.metadata.get(f"items_listed_{reason}")
+                if listed is not None:
+                    self.items_listed[reason] += int(listed.value)  # type: ignore[arg-type]
+            exhausted = materialization.metadata.get("budget_exhausted")
+            if exhausted is not None and exhausted.value:
+                self.budget_exhausted = True
 
     @property
     def succeeded(self) -> bool:
@@ -188,22 +208,71 @@ def release_abandoned_runs(instance: dg.DagsterInstance) -> list[str]:
     return released
 
 
+@dataclass(frozen=True)
+class SyncOptions:
+    """What a CLI sync asks of the resources, handed to each run as resource config (None: the resource's
+    default, i.e. the environment). `max_requests` is the budget of the whole sync, shared by its runs."""
+
+    full: bool = False
+    max_staleness: str | None = None
+    quota_share: float | None = None
+    max_requests: int | None = None
+
+
 class Runner:
     """Executes the `poelis_sync` job in process, one run per workspace partition."""
 
     def __init__(
-        self, instance: dg.DagsterInstance, sync_key: str | None = None, *, debug: bool = False
+        self,
+        instance: dg.DagsterInstance,
+        sync_key: str | None = None,
+        *,
+        debug: bool = False,
+        options: SyncOptions | None = None,
     ) -> None:
         self.instance = instance
         self.job = build_definitions().resolve_job_def("poelis_sync")
         self.summary = SyncSummary(sync_key=sync_key or f"cli-{uuid.uuid4()}")
+        self.options = options or SyncOptions()
         # The CLI reports progress and failures itself; Dagster's console log is for --debug.
-        self.run_config = {
-            "loggers": {"console": {"config": {"log_level": "DEBUG" if debug else "CRITICAL"}}}
+        self.logger_config = {"console": {"config": {"log_level": "DEBUG" if debug else "CRITICAL"}}}
+
+    def _budget_spent(self) -> bool:
+        """Whether the sync's budget leaves nothing for a next run (the requests so far include any the
+        CLI sent before the first run)."""
+        left = self._requests_left()
+        if left is not None and left <= 0:
+            self.summary.budget_exhausted = True
+        return self.summary.budget_exhausted
+
+    def _requests_left(self) -> int | None:
+        """What the sync's budget leaves for its next run (None: no budget)."""
+        if self.options.max_requests is None:
+            return None
+        return self.options.max_requests - self.summary.requests
+
+    def _run_config(self, calls_api: bool) -> dict[str, object]:
+        """The loggers, and the sync's options as resource config: the next run's budget is what the earlier
+        runs left of the sync's, so `--max-requests` holds for the whole sync."""
+        poelis: dict[str, object] = {}
+        if self.options.quota_share is not None:
+            poelis["quota_share"] = self.options.quota_share
+        left = self._requests_left()
+        if left is not None and calls_api:
+            poelis["max_requests"] = left
+        sync_settings: dict[str, object] = {"full": self.options.full}
+        if self.options.max_staleness is not None:
+            sync_settings["max_staleness"] = self.options.max_staleness
+        if not calls_api:
+            return {"loggers": self.logger_config}
+        return {
+            "loggers": self.logger_config,
+            "resources": {"poelis": {"config": poelis}, "poelis_sync": {"config": sync_settings}},
         }
 
     def _execute(self, label: str, assets: Sequence[str], partitions: Sequence[str] = ()) -> bool:
         """One run of `assets`; partitioned ones over `partitions`, which must be a contiguous range."""
+        calls_api = assets != ["analyst_views"]
         range_tags = (
             {
                 PARTITION_RANGE_START_TAG: partitions[0],
@@ -212,10 +281,12 @@ class Runner:
             if partitions
             else {}
         )
+        sync.PROGRESS.client_stats = None  # the run's client sets its own, if the run calls the API
+        run_config = self._run_config(calls_api)
         result = _off_the_main_thread(
             lambda: self.job.execute_in_process(
                 instance=self.instance,
-                run_config=self.run_config,
+                run_config=run_config,
                 asset_selection=[asset_key(name) for name in assets],
                 raise_on_error=False,
                 # The client already retried each request and a person is waiting: no step retries later.
@@ -230,6 +301,8 @@ class Runner:
             )
         )
         self.summary.absorb(result)
+        if sync.PROGRESS.client_stats is not None:
+            self.summary.requests += int(sync.PROGRESS.client_stats.as_dict()["requests"])
         failures = _failures_of(result, label)
         if any(failure.kind == INTERRUPTED_KIND for failure in failures):
             self.summary.interrupted = True  # the step canceled its run: not a failure of the sync
@@ -255,7 +328,7 @@ class Runner:
         """The workspace list first (the partitions come from it), then every target workspace and the views,
         one run per contiguous range of their partitions."""
         release_abandoned_runs(self.instance)
-        if self._stopping() or not self._execute("workspaces", ["workspaces"]):
+        if self._stopping() or self._budget_spent() or not self._execute("workspaces", ["workspaces"]):
             return self.summary
         available = list_workspaces()
         targets = list(only) if only else available
@@ -276,6 +349,8 @@ class Runner:
         for index, workspace_ids in enumerate(ranges):
             if self._stopping():
                 return self.summary
+            if self._budget_spent():  # the workspace list spent the sync's budget: the views only
+                break
             label = (
                 f"workspace {workspace_ids[0]}"
                 if len(workspace_ids) == 1

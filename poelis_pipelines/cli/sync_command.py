@@ -6,9 +6,11 @@ import argparse
 import contextlib
 import os
 import warnings
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 from poelis_pipelines import settings
+from poelis_pipelines.budget import estimate_backlog, shortfall
 from poelis_pipelines.cli import interrupts
 from poelis_pipelines.cli.output import (
     EXIT_CONFIG,
@@ -18,8 +20,13 @@ from poelis_pipelines.cli.output import (
     retry_budget_seconds,
     retry_notices,
 )
-from poelis_pipelines.cli.progress import ProgressDisplay, format_summary
-from poelis_pipelines.cli.runner import Runner, SyncSummary, dagster_instance
+from poelis_pipelines.cli.progress import (
+    ProgressDisplay,
+    describe_freshness,
+    describe_incremental_plan,
+    format_summary,
+)
+from poelis_pipelines.cli.runner import Runner, SyncOptions, SyncSummary, dagster_instance
 from poelis_pipelines.cli.sync_state import (
     SyncLock,
     record_sync_end,
@@ -29,14 +36,18 @@ from poelis_pipelines.cli.sync_state import (
 )
 from poelis_pipelines.cli.workspaces import resolve_workspace_arguments
 from poelis_pipelines.client import ConfigurationError, PoelisClient
+from poelis_pipelines.client.config import resolve_max_requests
 from poelis_pipelines.client.secrets import scrub
 from poelis_pipelines.defs.poelis.resources import (
+    PoelisSyncSettings,
     WarehouseResource,
     flag_from_environment,
     number_from_environment,
 )
+from poelis_pipelines.incremental import IncrementalSettings, item_catalog, parse_duration, select_items
 from poelis_pipelines.normalize.errors import UnknownPropertyTypeWarning
 from poelis_pipelines.plan import plan_full_sync, quota_per_minute
+from poelis_pipelines.sync import properties_freshness
 from poelis_pipelines.warehouse import Warehouse, WarehouseBusyError, WarehouseError
 from poelis_pipelines.warehouse.errors import WarehouseInUseError
 from poelis_pipelines.warehouse.inspection import live_ids
@@ -55,9 +66,23 @@ def apply_target_arguments(args: argparse.Namespace) -> None:
         os.environ[settings.ENV_ALLOW_INSECURE_HTTP] = "1"
 
 
-def client_from_environment() -> PoelisClient:
-    """A client configured as `PoelisResource` configures the assets' one (key, URL, plain-http opt-in)."""
-    return PoelisClient(allow_insecure_http=flag_from_environment(settings.ENV_ALLOW_INSECURE_HTTP))
+def client_from_environment(quota_share: float | None = None) -> PoelisClient:
+    """A client configured as `PoelisResource` configures the assets' one (key, URL, plain-http opt-in,
+    quota share)."""
+    return PoelisClient(
+        allow_insecure_http=flag_from_environment(settings.ENV_ALLOW_INSECURE_HTTP), quota_share=quota_share
+    )
+
+
+def sync_options(args: argparse.Namespace) -> SyncOptions:
+    """What the flags (else the environment) ask of the runs: `--max-requests` or `POELIS_MAX_REQUESTS` is
+    the budget of the whole sync, shared by its runs, so it is resolved here once."""
+    return SyncOptions(
+        full=getattr(args, "full", False),
+        max_staleness=getattr(args, "max_staleness", None),
+        quota_share=getattr(args, "quota_share", None),
+        max_requests=getattr(args, "max_requests", None) or resolve_max_requests(),
+    )
 
 
 def retry_notices_for(output: Output, base_url: str) -> contextlib.AbstractContextManager[None]:
@@ -82,15 +107,25 @@ def _warehouse_failure(output: Output, error: WarehouseError) -> int:
     return output.fail(error, exit_code, context="warehouse")
 
 
-def check_client_configuration(output: Output) -> int | None:
-    """Refuse a bad key, base URL or retry setting before Dagster starts."""
+def check_client_configuration(output: Output, args: argparse.Namespace | None = None) -> int | None:
+    """Refuse a bad key, base URL, retry, budget or staleness setting before Dagster starts."""
     try:
         number_from_environment(settings.ENV_MAX_ATTEMPTS, settings.DEFAULT_MAX_ATTEMPTS)
         number_from_environment(settings.ENV_BACKOFF_SECONDS, settings.DEFAULT_BACKOFF_SECONDS)
         client_from_environment().close()
+        if args is not None:
+            sync_options(args)
+            staleness_settings(args).staleness_bound()
     except ConfigurationError as error:
         return output.fail(error, EXIT_CONFIG)
     return None
+
+
+def staleness_settings(args: argparse.Namespace) -> PoelisSyncSettings:
+    """The settings the properties asset will resolve, for the estimate and the summary."""
+    return PoelisSyncSettings(
+        full=getattr(args, "full", False), max_staleness=getattr(args, "max_staleness", None)
+    )
 
 
 def check_warehouse(output: Output) -> int | None:
@@ -127,15 +162,38 @@ def _unfinished_sync_key(output: Output, arguments: str, fresh: bool) -> str | N
     return unfinished.sync_key
 
 
-def announce_plan(output: Output, display: ProgressDisplay, workspace_ids: list[str] | None) -> None:
+def announce_plan(
+    output: Output, display: ProgressDisplay, workspace_ids: list[str] | None, args: argparse.Namespace
+) -> None:
     """Say what the sync will do and how long the quota makes it take, from the warehouse's last state and
-    the rate limit the API advertised on the workspace listing (no request of its own)."""
+    the rate limit the API advertised on the workspace listing (no request of its own). An incremental sync
+    says how many items' properties are due now (the listings may find more: new or changed items)."""
+    options = sync_options(args)
     with warehouse_from_environment() as warehouse:
         plan = plan_full_sync(warehouse, workspace_ids)
-    with client_from_environment() as client:  # shares the limiter that saw the listing's headers
+        due = None
+        if not options.full:
+            targets = workspace_ids or live_ids(warehouse, "workspaces")
+            bound = staleness_settings(args).staleness_bound()
+            due = select_items(
+                item_catalog(warehouse, targets),
+                datetime.now(UTC),
+                IncrementalSettings(bound, max_items=options.max_requests),
+                run_key="",
+            )
+    with client_from_environment(options.quota_share) as client:  # shares the limiter that saw the headers
         requests_per_minute = quota_per_minute(client.advertised_rate_limit)
-    output.line(plan.describe(requests_per_minute))
-    display.follow(plan, requests_per_minute)
+    if due is None or plan.requests is None:  # a full sync, or items never listed: the full sync's line
+        output.line(plan.describe(requests_per_minute))
+        display.follow(plan, requests_per_minute)
+        return
+    listings = plan.requests - plan.items
+    selected = due.selected
+    requests = listings + sum(selected.values())
+    if options.max_requests is not None:
+        requests = min(requests, options.max_requests)
+    output.line(describe_incremental_plan(plan, listings, selected, requests, requests_per_minute))
+    display.follow(replace(plan, requests=requests), requests_per_minute)
 
 
 def _run_assets(runner: Runner, args: argparse.Namespace, output: Output) -> SyncSummary:
@@ -152,7 +210,7 @@ def _run_assets(runner: Runner, args: argparse.Namespace, output: Output) -> Syn
 
             def on_step(label: str) -> None:
                 if display.plan is None:  # the first step: the workspace list is fresh
-                    announce_plan(output, display, only)
+                    announce_plan(output, display, only, args)
                 display.step(label)
 
             summary = runner.sync(live_workspace_ids, only=only, on_step=on_step)
@@ -171,12 +229,24 @@ def _sync_under_lock(args: argparse.Namespace, output: Output) -> tuple[int, Syn
     exit_code = check_warehouse(output)
     if exit_code is not None:
         return exit_code, None
+    options = sync_options(args)
+    resolving: list[PoelisClient] = []  # a readable id the warehouse does not know lists the workspaces
+
+    def resolving_client() -> PoelisClient:
+        resolving.append(client_from_environment(options.quota_share))
+        return resolving[-1]
+
     if getattr(args, "workspaces", None):
         with warehouse_from_environment() as warehouse:
-            args.workspaces = resolve_workspace_arguments(args.workspaces, warehouse, client_from_environment)
-    arguments = sync_arguments(getattr(args, "workspaces", None))
+            args.workspaces = resolve_workspace_arguments(args.workspaces, warehouse, resolving_client)
+    arguments = sync_arguments(
+        getattr(args, "workspaces", None),
+        full=options.full,
+        max_staleness=parse_duration(options.max_staleness) if options.max_staleness else None,
+    )
     resumed_key = _unfinished_sync_key(output, arguments, fresh=getattr(args, "fresh", False))
-    runner = Runner(dagster_instance(), resumed_key, debug=output.debug)
+    runner = Runner(dagster_instance(), resumed_key, debug=output.debug, options=options)
+    runner.summary.requests = sum(int(client.stats.as_dict()["requests"]) for client in resolving)
     sync_key = runner.summary.sync_key
     with warehouse_from_environment() as warehouse:
         record_sync_start(warehouse, sync_key, arguments, resumed=resumed_key is not None)
@@ -192,6 +262,9 @@ def _sync_under_lock(args: argparse.Namespace, output: Output) -> tuple[int, Syn
         )
     if summary.tables or not runner.configuration_failed():  # a refused key: its one error line only
         output.line(format_summary(summary))
+        if "properties" in summary.tables or summary.budget_exhausted:
+            for line in _what_is_left(args, summary):
+                output.line(line)
     for failure in summary.failures:
         output.error(f"{failure.label}: {failure.message}")
     if summary.interrupted:
@@ -206,10 +279,40 @@ def _sync_under_lock(args: argparse.Namespace, output: Output) -> tuple[int, Syn
     return (EXIT_OK if summary.succeeded else EXIT_FAILED), summary
 
 
+def _what_is_left(args: argparse.Namespace, summary: SyncSummary) -> list[str]:
+    """After the table: what an incremental sync listed and the freshness it left, a sentence when the budget
+    or the quota share cannot hold the bound, and what a spent budget left for the next sync. Measured in the
+    warehouse (no request)."""
+    options = sync_options(args)
+    bound = staleness_settings(args).staleness_bound()
+    with warehouse_from_environment() as warehouse:
+        targets = summary.workspaces or live_ids(warehouse, "workspaces")
+        left = properties_freshness(
+            warehouse, targets, timedelta(0) if options.full else bound, run_key=summary.sync_key
+        )
+    with client_from_environment(options.quota_share) as client:
+        share, rate = client.quota_share, quota_per_minute(client.advertised_rate_limit)
+    lines = []
+    if not options.full:
+        lines.append(describe_freshness(summary, left, bound))
+        estimate = estimate_backlog(
+            left, bound, share=share, per_minute=rate, max_requests=options.max_requests
+        )
+        note = shortfall(estimate, bound, share=share, per_minute=rate)
+        if note is not None:
+            lines.append(note)
+    if summary.budget_exhausted:
+        lines.append(
+            f"budget spent: {summary.requests:,} requests; {sum(left.backlog.values()):,} items left for the "
+            "next run"
+        )
+    return lines
+
+
 def run_sync(args: argparse.Namespace, output: Output) -> tuple[int, SyncSummary | None]:
     """One sync at a time per warehouse schema: a second one exits 1 at once instead of waiting."""
     apply_target_arguments(args)
-    exit_code = check_client_configuration(output)
+    exit_code = check_client_configuration(output, args)
     if exit_code is not None:
         return exit_code, None
     with client_from_environment() as client:

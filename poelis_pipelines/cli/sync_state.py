@@ -109,9 +109,17 @@ class SyncLock:
             self._engine.dispose()
 
 
-def sync_arguments(workspaces: Sequence[str] | None) -> str:
-    """What decides what a sync fetches, as its `(cli sync)` row's scope: the workspaces asked for, or `*`."""
-    return ",".join(sorted(set(workspaces))) if workspaces else settings.WAREHOUSE_SCOPE_ALL
+def sync_arguments(
+    workspaces: Sequence[str] | None, *, full: bool = False, max_staleness: timedelta | None = None
+) -> str:
+    """What decides what a sync fetches, as its `(cli sync)` row's scope: the workspaces asked for, or `*`,
+    then `--full` or an explicit `--max-staleness` (in seconds, however it was written)."""
+    arguments = ",".join(sorted(set(workspaces))) if workspaces else settings.WAREHOUSE_SCOPE_ALL
+    if full:
+        return f"{arguments} --full"
+    if max_staleness is not None:
+        return f"{arguments} --max-staleness={max_staleness.total_seconds():g}s"
+    return arguments
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ def test_each_change_between_runs_lands_once_with_one_history_row(duckdb_cli: Cl
     assert mutation.removed_properties
     assert mutation.soft_deleted_items
 
-    second = duckdb_cli.sync()
+    second = duckdb_cli.sync("--full")
 
     assert "resuming" not in second.stdout  # the first sync succeeded: nothing to resume
     duckdb_cli.assert_matches_fake()

@@ -60,7 +60,7 @@ def test_a_resumed_sync_fetches_less_than_a_fresh_one(duckdb_cli: Cli) -> None:
     resumed: list[subprocess.CompletedProcess[str]] = []
     resumed_requests = duckdb_cli.requests_of(lambda: resumed.append(duckdb_cli.sync()))
     assert committed_scopes(resumed[0].stdout) > 0, resumed[0].stdout
-    fresh_requests = duckdb_cli.requests_of(lambda: duckdb_cli.sync("--fresh"))
+    fresh_requests = duckdb_cli.requests_of(lambda: duckdb_cli.sync("--fresh", "--full"))
 
     print(f"requests: fresh {fresh_requests}, resumed {resumed_requests}")  # figures for RELIABILITY.md
     assert resumed_requests < fresh_requests

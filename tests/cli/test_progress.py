@@ -69,12 +69,12 @@ def test_the_estimate_is_exactly_the_requests_of_a_full_sync(
     assert plan.requests == first_requests, "nothing changed: the next full sync lists what the first did"
     assert plan.items_with_many_properties > 0, "the tiny fake has items with more than a page of properties"
 
-    again, output = requests_of(fake_api, "--fresh", env=env, cwd=tmp_path)
+    again, output = requests_of(fake_api, "--fresh", "--full", env=env, cwd=tmp_path)
     assert again == plan.requests
     rate = f"{settings.DEFAULT_RATE_LIMIT_PER_MINUTE} requests/min"  # what the fake advertises
     assert f"about {plan.requests:,} requests; at {rate} " in output
 
-    scoped, output = requests_of(fake_api, "--fresh", "--workspace", chosen, env=env, cwd=tmp_path)
+    scoped, output = requests_of(fake_api, "--full", "--workspace", chosen, env=env, cwd=tmp_path)
     assert scoped == one_workspace.requests
     assert f"a full sync of 1 workspace(s), {one_workspace.products:,} products" in output
 

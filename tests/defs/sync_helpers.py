@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import dagster as dg
 import pandas as pd
 
-from poelis_pipelines.cli.runner import Runner, SyncSummary
+from poelis_pipelines.cli.runner import Runner, SyncOptions, SyncSummary
 from poelis_pipelines.normalize import normalize
 from poelis_pipelines.tables import TABLES
 from poelis_pipelines.warehouse import Warehouse
@@ -38,8 +38,9 @@ class SyncTarget:
             connection.exec_driver_sql(sql.format(schema=self.schema))
         engine.dispose()
 
-    def sync(self, only: list[str] | None = None) -> SyncSummary:
-        return Runner(self.instance).sync(self.live_workspace_ids, only=only)
+    def sync(self, only: list[str] | None = None, options: SyncOptions | None = None) -> SyncSummary:
+        """The CLI's sync (incremental unless `options` say otherwise)."""
+        return Runner(self.instance, options=options).sync(self.live_workspace_ids, only=only)
 
 
 def expected_frames(dataset: object, workspace_ids: set[str] | None = None) -> dict[str, pd.DataFrame]:

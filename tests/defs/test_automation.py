@@ -10,7 +10,7 @@ import pytest
 from poelis_pipelines import settings
 from poelis_pipelines.defs.poelis import build_definitions
 from poelis_pipelines.defs.poelis.resources import PoelisResource
-from poelis_pipelines.defs.poelis.schedules import build_daily_schedule
+from poelis_pipelines.defs.poelis.schedules import build_sync_schedule
 from poelis_pipelines.defs.poelis.sensors import poelis_workspace_sensor
 
 
@@ -29,34 +29,65 @@ def test_definitions_load_and_validate_without_any_secret(monkeypatch: pytest.Mo
     }
 
 
-def test_the_schedule_requests_one_run_per_known_workspace_partition() -> None:
+def _scheduled_requests(
+    instance: dg.DagsterInstance, resources: dict[str, object] | None = None
+) -> list[dg.RunRequest]:
     definitions = build_definitions()
-    schedule = definitions.resolve_schedule_def("poelis_daily_sync")
-    assert schedule.cron_schedule == settings.DEFAULT_SYNC_CRON
+    schedule = definitions.resolve_schedule_def("poelis_sync_schedule")
+    with dg.build_schedule_context(
+        instance=instance,
+        scheduled_execution_time=datetime(2026, 11, 29, 2, tzinfo=UTC),
+        repository_def=definitions.get_repository_def(),
+        resources=resources or {"poelis": PoelisResource()},
+    ) as context:
+        return list(schedule.evaluate_tick(context).run_requests or [])
+
+
+def test_the_schedule_requests_one_hourly_run_over_every_workspace_partition_within_a_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(settings.ENV_MAX_REQUESTS, raising=False)
+    monkeypatch.delenv(settings.ENV_QUOTA_SHARE, raising=False)
+    schedule = build_definitions().resolve_schedule_def("poelis_sync_schedule")
+    assert schedule.cron_schedule == settings.DEFAULT_SYNC_CRON == "0 * * * *"
     assert schedule.execution_timezone == "UTC"
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
     with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions(settings.WORKSPACE_PARTITIONS_NAME, ["ws-b", "ws-a"])
-        context = dg.build_schedule_context(
-            instance=instance,
-            scheduled_execution_time=datetime(2026, 11, 29, 2, tzinfo=UTC),
-            repository_def=definitions.get_repository_def(),
-        )
-        requests = schedule.evaluate_tick(context).run_requests or []
-    assert [request.partition_key for request in requests] == ["ws-a", "ws-b"]
-    assert len({request.run_key for request in requests}) == 2
+        instance.add_dynamic_partitions(settings.WORKSPACE_PARTITIONS_NAME, ["ws-b", "ws-c", "ws-a"])
+        [request] = _scheduled_requests(instance)
+        order = instance.get_dynamic_partitions(settings.WORKSPACE_PARTITIONS_NAME)
+    key_range = request.partition_key_range
+    assert key_range is not None
+    keys = order[order.index(key_range.start) : order.index(key_range.end) + 1]
+    assert sorted(keys) == ["ws-a", "ws-b", "ws-c"], "one run covers every workspace, in Dagster's order"
+    assert request.partition_key is None
+    # share 0.8 x 60 requests/min x 60 min, less 10%: the run ends before the next tick.
+    assert request.run_config == {"resources": {"poelis": {"config": {"max_requests": 2592}}}}
+
+
+def test_a_budget_set_on_the_resource_is_the_scheduled_runs_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(settings.ENV_MAX_REQUESTS, raising=False)
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(settings.WORKSPACE_PARTITIONS_NAME, ["ws-a"])
+        [halved] = _scheduled_requests(instance, {"poelis": PoelisResource(quota_share=0.4)})
+        [own] = _scheduled_requests(instance, {"poelis": PoelisResource(max_requests=500)})
+    assert halved.run_config == {"resources": {"poelis": {"config": {"max_requests": 1296}}}}
+    assert own.run_config == {}
 
 
 def test_the_schedule_skips_until_the_sensor_has_added_partitions() -> None:
-    with dg.instance_for_test() as instance:
-        result = build_daily_schedule().evaluate_tick(dg.build_schedule_context(instance=instance))
+    with (
+        dg.instance_for_test() as instance,
+        dg.build_schedule_context(instance=instance, resources={"poelis": PoelisResource()}) as context,
+    ):
+        result = build_sync_schedule().evaluate_tick(context)
     assert not result.run_requests
     assert "sensor" in (result.skip_message or "")
 
 
 def test_the_cron_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(settings.ENV_SYNC_CRON, "30 5 * * 1-5")
-    assert build_daily_schedule().cron_schedule == "30 5 * * 1-5"
+    assert build_sync_schedule().cron_schedule == "30 5 * * 1-5"
 
 
 def test_the_sensor_adds_new_workspaces_requests_their_sync_and_retires_vanished_ones(

@@ -9,8 +9,8 @@ import dagster as dg
 from poelis_pipelines import settings
 from poelis_pipelines.defs.poelis.assets import POELIS_ASSETS
 from poelis_pipelines.defs.poelis.jobs import poelis_sync
-from poelis_pipelines.defs.poelis.resources import PoelisResource, WarehouseResource
-from poelis_pipelines.defs.poelis.schedules import build_daily_schedule
+from poelis_pipelines.defs.poelis.resources import PoelisResource, PoelisSyncSettings, WarehouseResource
+from poelis_pipelines.defs.poelis.schedules import build_sync_schedule
 from poelis_pipelines.defs.poelis.sensors import poelis_workspace_sensor
 
 
@@ -40,7 +40,11 @@ def build_definitions() -> dg.Definitions:
         executor=dg.in_process_executor,
         assets=_assets_for_this_environment(),
         jobs=[poelis_sync],
-        schedules=[build_daily_schedule()],
+        schedules=[build_sync_schedule()],
         sensors=[poelis_workspace_sensor],
-        resources={"poelis": PoelisResource(), "warehouse": WarehouseResource()},
+        resources={
+            "poelis": PoelisResource(),
+            "poelis_sync": PoelisSyncSettings(),
+            "warehouse": WarehouseResource(),
+        },
     )

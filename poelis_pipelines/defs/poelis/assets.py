@@ -23,10 +23,10 @@ from poelis_pipelines.client import (
     ValidationError,
 )
 from poelis_pipelines.client.secrets import scrub, without_secrets
-from poelis_pipelines.defs.poelis.checks import check_results_for, check_specs_for
+from poelis_pipelines.defs.poelis.checks import check_results_for, check_specs_for, staleness_check
 from poelis_pipelines.defs.poelis.keys import SYNCED_TABLES, asset_key, workspace_partitions
-from poelis_pipelines.defs.poelis.metadata import materialization_metadata
-from poelis_pipelines.defs.poelis.resources import PoelisResource, WarehouseResource
+from poelis_pipelines.defs.poelis.metadata import budget_metadata, materialization_metadata
+from poelis_pipelines.defs.poelis.resources import PoelisResource, PoelisSyncSettings, WarehouseResource
 from poelis_pipelines.normalize import NormalizationError
 from poelis_pipelines.warehouse import WarehouseConfigError
 
@@ -101,24 +101,49 @@ def _materialize(
     warehouse_resource: WarehouseResource,
     run_level: Callable[..., sync.LevelResult],
     workspace_ids: list[str] | None,
+    sync_settings: PoelisSyncSettings | None = None,
 ) -> dg.MaterializeResult:
+    """Run one level and describe it. A level that finds the run's request budget already spent (an earlier
+    level used it up) does not run as if that level were complete: it fetches nothing and says so; the
+    properties level still measures the backlog it leaves (from the warehouse, no request)."""
     # One connection for the whole step: the pool already makes this step the only writer.
     with failures_explained(context), warehouse_resource.open() as warehouse, warehouse.session():
         client = poelis.get_client()
         key = sync_key(context)
-        if workspace_ids is None:
+        spent_before = client.requests_remaining == 0
+        options = {}
+        if table == "properties" and sync_settings is not None:  # an item budget: what the run has left
+            options["incremental"] = sync_settings.incremental(client.requests_remaining)
+        if spent_before and options.get("incremental") is None:
+            context.log.info(f"{table}: not synced, an earlier level spent the run's request budget.")
+            result = sync.LevelResult(table)
+        elif workspace_ids is None:
             result = run_level(client, warehouse, run_key=key)
         else:
-            result = run_level(client, warehouse, workspace_ids, run_key=key)
+            result = run_level(client, warehouse, workspace_ids, run_key=key, **options)
+        result.budget_exhausted = result.budget_exhausted or client.requests_remaining == 0
         if result.scopes_resumed:
             context.log.info(
                 f"Resumed: {len(result.scopes_resumed)} scope(s) of {table} were committed earlier "
                 "in this run and were not fetched again."
             )
-        return dg.MaterializeResult(
-            metadata=materialization_metadata(context, warehouse, table, result, workspace_ids),
-            check_results=check_results_for(warehouse, table, result),
-        )
+        if result.budget_exhausted and not spent_before:
+            context.log.info(
+                f"{table}: the run's budget of {client.max_requests} requests is spent; what was fetched is "
+                "committed, the rest waits for the next run."
+            )
+        bound = sync_settings.staleness_bound() if sync_settings is not None else None
+        metadata = materialization_metadata(context, warehouse, table, result, workspace_ids)
+        checks = check_results_for(warehouse, table, result)
+        if table == "properties" and bound is not None:
+            left = (
+                result.incremental.freshness
+                if result.incremental is not None and result.incremental.freshness is not None
+                else sync.properties_freshness(warehouse, workspace_ids or [], bound, run_key=key)
+            )
+            metadata.update(budget_metadata(client, result, left, bound))
+            checks.append(staleness_check(left, bound))
+        return dg.MaterializeResult(metadata=metadata, check_results=checks)
 
 
 ASSET_COMMON = {
@@ -155,9 +180,14 @@ def _workspace_level_asset(
         **ASSET_COMMON,
     )
     def _level(
-        context: dg.AssetExecutionContext, poelis: PoelisResource, warehouse: WarehouseResource
+        context: dg.AssetExecutionContext,
+        poelis: PoelisResource,
+        warehouse: WarehouseResource,
+        poelis_sync: PoelisSyncSettings,
     ) -> dg.MaterializeResult:
-        return _materialize(context, table, poelis, warehouse, run_level, list(context.partition_keys))
+        return _materialize(
+            context, table, poelis, warehouse, run_level, list(context.partition_keys), poelis_sync
+        )
 
     return _level
 
@@ -175,7 +205,9 @@ properties = _workspace_level_asset(
     "properties",
     "items",
     sync.sync_properties,
-    "Every property value (numbers with units, text, dates, statuses, matrices, formulas) of one workspace.",
+    "Every property value (numbers with units, text, dates, statuses, matrices, formulas) of one workspace: "
+    "incremental by default (new items, items whose record changed, then the items due under the staleness "
+    "bound, oldest first), every item with `full`.",
 )
 
 

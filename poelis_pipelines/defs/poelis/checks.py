@@ -1,14 +1,19 @@
 """Asset checks derived from the table declarations, evaluated in the same step as the load.
 
-Each check is blocking: a table with duplicate keys, dangling parents, missing required values, or fewer rows
-than the API returned would poison everything built on it, so downstream assets do not run on it.
+Each of those is blocking: a table with duplicate keys, dangling parents, missing required values, or fewer
+rows than the API returned would poison everything built on it, so downstream assets do not run on it. The
+properties' staleness check is not: stale properties are still the best copy there is, and the views over
+them should refresh; it warns at 80% of the staleness bound and errs past it.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import dagster as dg
 
 from poelis_pipelines.defs.poelis.keys import asset_key
+from poelis_pipelines.incremental import Freshness
 from poelis_pipelines.sync import LevelResult
 from poelis_pipelines.tables import TABLES
 from poelis_pipelines.warehouse import Warehouse
@@ -18,6 +23,8 @@ PRIMARY_KEY_UNIQUE = "primary_key_unique"
 FOREIGN_KEYS_RESOLVE = "foreign_keys_resolve"
 REQUIRED_COLUMNS_PRESENT = "required_columns_present"
 ROWS_MATCH_API = "rows_match_api"
+PROPERTIES_STALENESS = "properties_staleness"
+STALENESS_WARN_SHARE = 0.8  # of the bound: the staleness check warns beyond it, errs beyond the bound
 
 
 def check_specs_for(table: str) -> list[dg.AssetCheckSpec]:
@@ -30,10 +37,44 @@ def check_specs_for(table: str) -> list[dg.AssetCheckSpec]:
     }
     if declaration.foreign_keys:
         names[FOREIGN_KEYS_RESOLVE] = "Every parent id points at a row of its parent table."
-    return [
+    specs = [
         dg.AssetCheckSpec(name=name, asset=asset_key(table), description=description, blocking=True)
         for name, description in names.items()
     ]
+    if table == "properties":
+        specs.append(
+            dg.AssetCheckSpec(
+                name=PROPERTIES_STALENESS,
+                asset=asset_key(table),
+                description="Every live item's properties were listed within the staleness bound: warns "
+                f"beyond {STALENESS_WARN_SHARE:.0%} of it (or while items were never listed), errs past it.",
+                blocking=False,
+            )
+        )
+    return specs
+
+
+def staleness_check(left: Freshness, bound: timedelta) -> dg.AssetCheckResult:
+    """The oldest listing of a live item's properties against the bound (a bound of 0 holds no item)."""
+    oldest = left.max_staleness
+    metadata = {
+        "max_staleness_hours": round(oldest.total_seconds() / 3600, 4) if oldest is not None else 0.0,
+        "staleness_bound_hours": round(bound.total_seconds() / 3600, 4),
+        "never_listed_items": left.never_listed,
+        "live_items": left.live_items,
+    }
+    bounded = bound > timedelta(0) and oldest is not None
+    severity = None
+    if bounded and oldest > bound:  # type: ignore[operator]
+        severity = dg.AssetCheckSeverity.ERROR
+    elif (bounded and oldest > STALENESS_WARN_SHARE * bound) or left.never_listed:  # type: ignore[operator]
+        severity = dg.AssetCheckSeverity.WARN
+    return dg.AssetCheckResult(
+        check_name=PROPERTIES_STALENESS,
+        passed=severity is None,
+        severity=severity or dg.AssetCheckSeverity.WARN,
+        metadata=metadata,
+    )
 
 
 def check_results_for(warehouse: Warehouse, table: str, result: LevelResult) -> list[dg.AssetCheckResult]:

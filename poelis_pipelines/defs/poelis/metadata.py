@@ -7,12 +7,18 @@ that workspace alone, also when one step synced a range of partitions (the CLI).
 
 from __future__ import annotations
 
+import math
+from datetime import timedelta
 from typing import Any
 
 import dagster as dg
 import pandas as pd
 
+from poelis_pipelines.budget import estimate_backlog, shortfall
+from poelis_pipelines.client import PoelisClient
 from poelis_pipelines.client.secrets import scrub
+from poelis_pipelines.incremental import REASONS, Freshness, IncrementalReport
+from poelis_pipelines.plan import quota_per_minute
 from poelis_pipelines.sync import LevelResult
 from poelis_pipelines.tables import TABLES
 from poelis_pipelines.warehouse import Warehouse
@@ -107,6 +113,66 @@ def load_metadata(
             "preview": dg.MetadataValue.md(scrub(_markdown(readable_preview(warehouse, table, **scope)))),
         }
     )
+    if figures.incremental is not None:
+        metadata.update(incremental_metadata(figures.incremental))
+    return metadata
+
+
+def _hours(staleness: timedelta | None) -> float:
+    """Staleness in hours, numeric so the UI charts it (NaN: no item listed yet)."""
+    return math.nan if staleness is None else round(staleness.total_seconds() / 3600, 4)
+
+
+def incremental_metadata(report: IncrementalReport) -> dict[str, Any]:
+    """An incremental properties run for one workspace (or the step): items listed per reason, what changed,
+    and the freshness and backlog it left. `rotation_items_changed` is the self-check: property changes found
+    on items no item-level hint pointed at (0 run after run: the hints catch the organization's edits)."""
+    metadata: dict[str, Any] = {f"items_listed_{reason}": report.listed[reason] for reason in REASONS}
+    metadata.update({f"{reason}_items_changed": report.changed[reason] for reason in REASONS})
+    metadata["items_resumed"] = report.resumed
+    metadata["vanished_items"] = report.vanished_items
+    if report.freshness is not None:
+        metadata.update(freshness_metadata(report.freshness))
+    return metadata
+
+
+def freshness_metadata(left: Freshness) -> dict[str, Any]:
+    return {
+        "live_items": left.live_items,
+        "never_listed_items": left.never_listed,
+        "backlog_items": sum(left.backlog.values()),
+        "backlog": dg.MetadataValue.json({str(reason): count for reason, count in left.backlog.items()}),
+        "p95_staleness_hours": _hours(left.p95_staleness),
+        "max_staleness_hours": _hours(left.max_staleness),
+    }
+
+
+def budget_metadata(
+    client: PoelisClient, result: LevelResult, left: Freshness, bound: timedelta
+) -> dict[str, Any]:
+    """The step's request budget and what it left (every workspace of the step together): the requests the
+    run's client sent and may still send, whether the budget ran out, the backlog and the time to clear it at
+    the quota share, the runs of this budget it still needs, and whether the bound can hold."""
+    rate = quota_per_minute(client.advertised_rate_limit)
+    estimate = estimate_backlog(
+        left, bound, share=client.quota_share, per_minute=rate, max_requests=client.max_requests
+    )
+    metadata: dict[str, Any] = {
+        "sync_mode": "incremental" if result.incremental is not None else "full",
+        "staleness_bound_hours": _hours(bound),
+        "run_requests": client.stats.as_dict()["requests"],
+        "max_requests": client.max_requests if client.max_requests is not None else math.nan,
+        "budget_exhausted": result.budget_exhausted,
+        "quota_share": client.quota_share,
+        "minutes_to_clear_backlog": round(estimate.minutes_to_clear, 2),
+        "bound_holds": estimate.bound_holds and not estimate.backlog_items,
+        **{f"step_{name}": value for name, value in freshness_metadata(left).items()},
+    }
+    if estimate.runs_to_clear is not None:
+        metadata["runs_to_clear_backlog"] = estimate.runs_to_clear
+    note = shortfall(estimate, bound, share=client.quota_share, per_minute=rate)
+    if note is not None:
+        metadata["shortfall"] = note
     return metadata
 
 

@@ -1,14 +1,16 @@
 """Dagster resources: the Poelis API client and the warehouse, configured from the environment at run time."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
 from poelis_pipelines import settings
-from poelis_pipelines.client import ConfigurationError, PoelisClient
+from poelis_pipelines.client import ConfigurationError, PoelisClient, RequestBudgetExhausted
 from poelis_pipelines.client.config import _read_key_file
+from poelis_pipelines.incremental import IncrementalSettings, parse_duration
 from poelis_pipelines.warehouse import Warehouse
 
 
@@ -79,6 +81,18 @@ class PoelisResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         description="Allow plain http to a non-loopback host (behind a TLS-terminating proxy); default: "
         f"${settings.ENV_ALLOW_INSECURE_HTTP} (1/true/yes), else no.",
     )
+    quota_share: float | None = Field(
+        default=None,
+        description="Part of each rate-limit window the sync may spend (above 0, at most 1), leaving the "
+        f"rest to the organization's other integrations; default: ${settings.ENV_QUOTA_SHARE}, "
+        f"else {settings.DEFAULT_QUOTA_SHARE}.",
+    )
+    max_requests: int | None = Field(
+        default=None,
+        description="Requests one run may send; once spent, the run commits what it fetched and succeeds, "
+        f"the rest waits for the next run; default: ${settings.ENV_MAX_REQUESTS}, else no limit (the "
+        "schedule gives each run a budget that fits its interval).",
+    )
 
     _client: PoelisClient | None = PrivateAttr(default=None)
 
@@ -96,16 +110,63 @@ class PoelisResource(dg.ConfigurableResource):  # type: ignore[type-arg]
                 or number_from_environment(settings.ENV_BACKOFF_SECONDS, settings.DEFAULT_BACKOFF_SECONDS),
                 max_concurrency=self.max_concurrency,
                 requests_per_minute=self.requests_per_minute,
+                quota_share=self.quota_share,
+                max_requests=self.max_requests,
                 allow_insecure_http=flag_from_environment(settings.ENV_ALLOW_INSECURE_HTTP)
                 if self.allow_insecure_http is None
                 else self.allow_insecure_http,
             )
         return self._client
 
+    def advertised_rate_limit(self) -> int | None:
+        """The limit the API advertised to a client of this key in this process (None: none seen yet, or no
+        usable key); sends no request."""
+        try:
+            return self.get_client().advertised_rate_limit
+        except ConfigurationError:
+            return None
+
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+class PoelisSyncSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """What a sync fetches: incremental properties (the default for the CLI, the schedule and the sensor)
+    or every item's properties (`full`), and the staleness bound an incremental run keeps.
+
+    A resource rather than an asset's run config: the CLI hands it over per run as resource config, a
+    deployment sets it once in its `Definitions` (or per run in the launchpad), and the schedule, the sensor
+    and the UI's materializations then all sync the same way without repeating a config block.
+    """
+
+    full: bool = Field(
+        default=False, description="List every item's properties (exact, about one request per item)."
+    )
+    max_staleness: str | None = Field(
+        default=None,
+        description="Incremental runs re-list every live item's properties within this bound (e.g. 6h, "
+        f"2d; 0: every item is due now); default: ${settings.ENV_MAX_STALENESS}, "
+        f"else {settings.DEFAULT_MAX_STALENESS}.",
+    )
+
+    def staleness_bound(self) -> timedelta:
+        """The bound, read when a run starts; a bad value is a configuration error."""
+        raw = self.max_staleness or os.environ.get(settings.ENV_MAX_STALENESS, "").strip()
+        source = "max_staleness" if self.max_staleness else f"${settings.ENV_MAX_STALENESS}"
+        try:
+            return parse_duration(raw or settings.DEFAULT_MAX_STALENESS)
+        except ValueError as error:
+            raise ConfigurationError(f"{source}: {error}") from None
+
+    def incremental(self, max_items: int | None) -> IncrementalSettings | None:
+        """The incremental settings of a properties run (None: `full`); a spent request budget ends it."""
+        if self.full:
+            return None
+        return IncrementalSettings(
+            self.staleness_bound(), max_items=max_items, budget_errors=(RequestBudgetExhausted,)
+        )
 
 
 class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]

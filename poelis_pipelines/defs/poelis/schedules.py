@@ -1,41 +1,89 @@
-"""The nightly refresh: one run per known workspace partition, so each workspace syncs (and fails) alone."""
+"""The regular refresh: one incremental run over every known workspace partition, hourly by default.
+
+One run, not one per workspace: the workspace list is listed once, the views rebuilt once, and Dagster's
+fixed cost per run paid once (a run over the partition range, as the CLI runs it). Its request budget fits
+the interval, so a run ends before the next one is due and runs never pile up; a first load spreads over as
+many runs as it needs, and each run's metadata says how many are left.
+"""
 
 import os
 from collections.abc import Iterator
+from datetime import timedelta
 
 import dagster as dg
 
+# Dagster's own reading of a cron string's interval (not re-exported publicly).
+from dagster._utils.schedules import get_smallest_cron_interval
+
 from poelis_pipelines import settings
+from poelis_pipelines.budget import scheduled_run_budget
+from poelis_pipelines.client import ConfigurationError
+from poelis_pipelines.client.config import resolve_quota_share
 from poelis_pipelines.defs.poelis.jobs import poelis_sync
+from poelis_pipelines.defs.poelis.resources import PoelisResource
+from poelis_pipelines.plan import quota_per_minute
+
+# Dagster's system tags for a run over a partition range (what a single-run backfill sets).
+PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
+PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
 def sync_cron() -> str:
-    """`POELIS_SYNC_CRON` when the code location loads, else 02:00 UTC daily."""
+    """`POELIS_SYNC_CRON` when the code location loads, else hourly on the hour (UTC)."""
     return os.environ.get(settings.ENV_SYNC_CRON) or settings.DEFAULT_SYNC_CRON
 
 
-def build_daily_schedule() -> dg.ScheduleDefinition:
+def scheduled_budget(poelis: PoelisResource, interval: timedelta) -> int | None:
+    """The requests a scheduled run may send (share x limit x interval, less a margin), unless the resource
+    or `POELIS_MAX_REQUESTS` sets a budget of its own (None: that one applies)."""
+    if poelis.max_requests is not None or os.environ.get(settings.ENV_MAX_REQUESTS, "").strip():
+        return None
+    share = resolve_quota_share(poelis.quota_share)
+    limit = quota_per_minute(poelis.advertised_rate_limit())
+    return scheduled_run_budget(interval, share=share, per_minute=limit)
+
+
+def build_sync_schedule() -> dg.ScheduleDefinition:
+    cron = sync_cron()
+
     @dg.schedule(
-        name="poelis_daily_sync",
-        cron_schedule=sync_cron(),
+        name="poelis_sync_schedule",
+        cron_schedule=cron,
         execution_timezone=settings.SYNC_TIMEZONE,
         job=poelis_sync,
         default_status=dg.DefaultScheduleStatus.RUNNING,
-        description="Re-syncs every known workspace, one run per workspace partition.",
+        description="An incremental sync of every known workspace in one run, with a request budget that "
+        "fits the interval between two ticks.",
     )
-    def poelis_daily_sync(context: dg.ScheduleEvaluationContext) -> Iterator[dg.RunRequest | dg.SkipReason]:
+    def poelis_sync_schedule(
+        context: dg.ScheduleEvaluationContext, poelis: PoelisResource
+    ) -> Iterator[dg.RunRequest | dg.SkipReason]:
         workspace_ids = context.instance.get_dynamic_partitions(settings.WORKSPACE_PARTITIONS_NAME)
         if not workspace_ids:
             yield dg.SkipReason(
                 "No workspace partitions yet: the workspace sensor adds them on its first tick."
             )
             return
+        try:
+            budget = scheduled_budget(poelis, get_smallest_cron_interval(cron, settings.SYNC_TIMEZONE))
+        except ConfigurationError as error:
+            yield dg.SkipReason(str(error))
+            return
         tick = (
             context.scheduled_execution_time.strftime("%Y%m%dT%H%M")
             if context.scheduled_execution_time
             else ""
         )
-        for workspace_id in sorted(workspace_ids):
-            yield dg.RunRequest(run_key=f"{tick}:{workspace_id}", partition_key=workspace_id)
+        yield dg.RunRequest(
+            run_key=tick,
+            run_config={"resources": {"poelis": {"config": {"max_requests": budget}}}}
+            if budget is not None
+            else {},
+            # Every partition, in the instance's order: the range from the first to the last holds them all.
+            tags={
+                PARTITION_RANGE_START_TAG: workspace_ids[0],
+                PARTITION_RANGE_END_TAG: workspace_ids[-1],
+            },
+        )
 
-    return poelis_daily_sync
+    return poelis_sync_schedule
