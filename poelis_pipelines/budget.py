@@ -12,10 +12,8 @@ import math
 from dataclasses import dataclass
 from datetime import timedelta
 
+from poelis_pipelines import settings
 from poelis_pipelines.incremental import Freshness
-
-SCHEDULE_BUDGET_MARGIN = 0.1
-"""The part of a scheduled run's interval left unspent, so a run ends before the next one is due."""
 
 
 @dataclass(frozen=True)
@@ -69,9 +67,9 @@ def shortfall(estimate: BacklogEstimate, bound: timedelta, *, share: float, per_
 
 def scheduled_run_budget(interval: timedelta, *, share: float, per_minute: float) -> int:
     """The requests a scheduled run may send so it ends before the next tick: share x limit x the interval's
-    minutes, less `SCHEDULE_BUDGET_MARGIN` (at least one request)."""
+    minutes, less `SCHEDULED_RUN_BUDGET_MARGIN` (at least one request)."""
     minutes = interval.total_seconds() / 60.0
-    return max(1, math.floor(share * per_minute * minutes * (1 - SCHEDULE_BUDGET_MARGIN)))
+    return max(1, math.floor(share * per_minute * minutes * (1 - settings.SCHEDULED_RUN_BUDGET_MARGIN)))
 
 
 def _minutes(minutes: float) -> str:

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 import pandas as pd
 
 from poelis_pipelines import settings
+from poelis_pipelines.budget import scheduled_run_budget
 from poelis_pipelines.client import PoelisClient
 from poelis_pipelines.client.client import Record
 from poelis_pipelines.incremental import REASONS, IncrementalSettings, Reason, item_catalog, select_items
@@ -336,10 +337,7 @@ class ScheduleCapacity:
         listing_requests: int,
         live_items: int,
     ) -> ScheduleCapacity:
-        minutes = interval.total_seconds() / 60
-        budget = math.floor(
-            quota_share * requests_per_minute * minutes * (1 - settings.SCHEDULED_RUN_BUDGET_MARGIN)
-        )
+        budget = scheduled_run_budget(interval, share=quota_share, per_minute=requests_per_minute)
         return cls(interval, budget, listing_requests, live_items)
 
     @property

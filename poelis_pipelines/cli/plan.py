@@ -8,7 +8,6 @@ products, items: about one request per 200 records) to count today's organizatio
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
 from datetime import UTC, datetime, timedelta
@@ -35,9 +34,6 @@ from poelis_pipelines.plan import (
     scanned_state,
     warehouse_state,
 )
-
-TICKS_TO_MEASURE = 200
-"""Cron ticks whose shortest gap is the schedule's interval (a week of hourly ticks)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -76,18 +72,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def schedule_interval(cron: str) -> timedelta:
-    """The shortest gap between two ticks of `cron`: the time a scheduled run's budget must fit in."""
-    from dagster._utils.schedules import cron_string_iterator, is_valid_cron_string
+    """The shortest gap between two ticks of `cron`: the time a scheduled run's budget must fit in (the
+    schedule measures it the same way)."""
+    from dagster._utils.schedules import get_smallest_cron_interval, is_valid_cron_string
 
     if not is_valid_cron_string(cron):
         raise ConfigurationError(f"${settings.ENV_SYNC_CRON} is not a cron schedule: {cron!r}")
-    ticks = list(
-        itertools.islice(
-            cron_string_iterator(datetime.now(UTC).timestamp(), cron, settings.SYNC_TIMEZONE),
-            TICKS_TO_MEASURE,
-        )
-    )
-    return min(later - earlier for earlier, later in itertools.pairwise(ticks))
+    return get_smallest_cron_interval(cron, settings.SYNC_TIMEZONE)
 
 
 def _settings(args: argparse.Namespace) -> tuple[float, timedelta, str]:

@@ -99,7 +99,7 @@ def test_from_a_synced_warehouse_plan_sends_nothing_and_counts_a_full_sync_exact
     assert f"incremental run now: {listings:,} requests" in text.stdout
 
     # On an unchanged organization, the next full sync makes the requests the plan said (within 5%).
-    full_sync = synced(fake_api, "--fresh", env=env, cwd=tmp_path)
+    full_sync = synced(fake_api, "--full", "--fresh", env=env, cwd=tmp_path)
     assert abs(full_sync - report["full_requests"]) <= 0.05 * full_sync
 
 
