@@ -14,37 +14,15 @@ from contextlib import contextmanager
 import dagster as dg
 
 from poelis_pipelines import settings, sync
-from poelis_pipelines.client import (
-    AuthenticationError,
-    ConfigurationError,
-    NotFoundError,
-    PermissionDeniedError,
-    ProtocolError,
-    ValidationError,
-)
 from poelis_pipelines.client.secrets import scrub, without_secrets
 from poelis_pipelines.defs.poelis.checks import check_results_for, check_specs_for, staleness_check
 from poelis_pipelines.defs.poelis.keys import SYNCED_TABLES, asset_key, workspace_partitions
 from poelis_pipelines.defs.poelis.metadata import budget_metadata, materialization_metadata
 from poelis_pipelines.defs.poelis.resources import PoelisResource, PoelisSyncSettings, WarehouseResource
-from poelis_pipelines.normalize import NormalizationError
-from poelis_pipelines.warehouse import WarehouseConfigError
+from poelis_pipelines.failures import CONFIGURATION_ERRORS, DATA_CONTRACT_ERRORS
 
 # The pool guards one organization's quota and, for an embedded DuckDB file, its single writer.
-# Failures that retrying cannot fix: the run stops at once with one clear sentence. Configuration errors (the
-# user must change a setting) are told apart from data-contract errors (the API sent something unexpected).
-CONFIGURATION_ERRORS: tuple[type[Exception], ...] = (
-    AuthenticationError,
-    ConfigurationError,
-    PermissionDeniedError,
-    WarehouseConfigError,
-)
-DATA_CONTRACT_ERRORS: tuple[type[Exception], ...] = (
-    NotFoundError,
-    ValidationError,
-    ProtocolError,
-    NormalizationError,
-)
+# Failures retrying cannot fix (`poelis_pipelines.failures`) stop the run at once with one clear sentence.
 FAILURE_KIND = "poelis/failure_kind"
 
 TRANSIENT_RETRY_POLICY = dg.RetryPolicy(
