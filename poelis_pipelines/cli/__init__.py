@@ -78,6 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
     sync_parser.add_argument(
         "--fresh", action="store_true", help="do not resume an interrupted sync; fetch everything again"
     )
+    sync_parser.add_argument(
+        "--versions",
+        choices=settings.VERSIONS_CHOICES,
+        help=f"published versions to store: none, each product's baseline, or all (default: "
+        f"${settings.ENV_VERSIONS}, else {settings.DEFAULT_VERSIONS}); a stored version is never fetched "
+        "again",
+    )
     _add_target_arguments(sync_parser)
     _add_insecure_http_argument(sync_parser)
 

@@ -37,13 +37,15 @@ from poelis_pipelines.defs.poelis.resources import (
 )
 from poelis_pipelines.normalize.errors import UnknownPropertyTypeWarning
 from poelis_pipelines.plan import plan_full_sync, quota_per_minute
+from poelis_pipelines.versions import resolve_versions_mode
 from poelis_pipelines.warehouse import Warehouse, WarehouseBusyError, WarehouseError
 from poelis_pipelines.warehouse.errors import WarehouseInUseError
 from poelis_pipelines.warehouse.inspection import live_ids
 
 
 def apply_target_arguments(args: argparse.Namespace) -> None:
-    """Hand --warehouse-url/--schema to the resources through the environment, never through run config.
+    """Hand --warehouse-url/--schema (and --versions) to the resources through the environment, never through
+    run config.
 
     Run config is stored in Dagster's run storage; a PostgreSQL URL may hold a password.
     """
@@ -53,6 +55,8 @@ def apply_target_arguments(args: argparse.Namespace) -> None:
         os.environ[settings.ENV_WAREHOUSE_SCHEMA] = args.schema
     if getattr(args, "allow_insecure_http", False):
         os.environ[settings.ENV_ALLOW_INSECURE_HTTP] = "1"
+    if getattr(args, "versions", None):
+        os.environ[settings.ENV_VERSIONS] = args.versions
 
 
 def client_from_environment() -> PoelisClient:
@@ -88,6 +92,7 @@ def check_client_configuration(output: Output) -> int | None:
         number_from_environment(settings.ENV_MAX_ATTEMPTS, settings.DEFAULT_MAX_ATTEMPTS)
         number_from_environment(settings.ENV_BACKOFF_SECONDS, settings.DEFAULT_BACKOFF_SECONDS)
         client_from_environment().close()
+        resolve_versions_mode()
     except ConfigurationError as error:
         return output.fail(error, EXIT_CONFIG)
     return None
@@ -174,7 +179,7 @@ def _sync_under_lock(args: argparse.Namespace, output: Output) -> tuple[int, Syn
     if getattr(args, "workspaces", None):
         with warehouse_from_environment() as warehouse:
             args.workspaces = resolve_workspace_arguments(args.workspaces, warehouse, client_from_environment)
-    arguments = sync_arguments(getattr(args, "workspaces", None))
+    arguments = sync_arguments(getattr(args, "workspaces", None), versions=resolve_versions_mode())
     resumed_key = _unfinished_sync_key(output, arguments, fresh=getattr(args, "fresh", False))
     runner = Runner(dagster_instance(), resumed_key, debug=output.debug)
     sync_key = runner.summary.sync_key

@@ -109,9 +109,13 @@ class SyncLock:
             self._engine.dispose()
 
 
-def sync_arguments(workspaces: Sequence[str] | None) -> str:
-    """What decides what a sync fetches, as its `(cli sync)` row's scope: the workspaces asked for, or `*`."""
-    return ",".join(sorted(set(workspaces))) if workspaces else settings.WAREHOUSE_SCOPE_ALL
+def sync_arguments(workspaces: Sequence[str] | None, *, versions: str = settings.DEFAULT_VERSIONS) -> str:
+    """What decides what a sync fetches, as its `(cli sync)` row's scope: the workspaces asked for, or `*`,
+    then the versions mode when it is not the default."""
+    arguments = ",".join(sorted(set(workspaces))) if workspaces else settings.WAREHOUSE_SCOPE_ALL
+    if versions != settings.DEFAULT_VERSIONS:
+        return f"{arguments} --versions={versions}"
+    return arguments
 
 
 @dataclass(frozen=True)

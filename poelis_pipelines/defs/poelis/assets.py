@@ -24,7 +24,12 @@ from poelis_pipelines.client import (
 )
 from poelis_pipelines.client.secrets import scrub, without_secrets
 from poelis_pipelines.defs.poelis.checks import check_results_for, check_specs_for
-from poelis_pipelines.defs.poelis.keys import SYNCED_TABLES, asset_key, workspace_partitions
+from poelis_pipelines.defs.poelis.keys import (
+    SYNCED_TABLES,
+    VERSIONS_ASSET_NAMES,
+    asset_key,
+    workspace_partitions,
+)
 from poelis_pipelines.defs.poelis.metadata import materialization_metadata
 from poelis_pipelines.defs.poelis.resources import PoelisResource, WarehouseResource
 from poelis_pipelines.normalize import NormalizationError
@@ -181,7 +186,7 @@ properties = _workspace_level_asset(
 
 @dg.asset(
     key=asset_key("analyst_views"),
-    deps=[asset_key(table) for table in SYNCED_TABLES],
+    deps=[asset_key(name) for name in (*SYNCED_TABLES, *VERSIONS_ASSET_NAMES)],
     group_name="poelis",
     kinds={"sql"},
     # In the pool too: an embedded DuckDB file admits one writing process at a time.
