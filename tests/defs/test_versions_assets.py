@@ -21,7 +21,7 @@ from poelis_pipelines.defs.poelis.versions_assets import (
 def _materializations(target: SyncTarget, name: str, run_id: str) -> dict[str | None, dict[str, Any]]:
     records = target.instance.fetch_materializations(asset_key(name), limit=1000).records
     events = [record.asset_materialization for record in records if record.run_id == run_id]
-    assert Counter(event.partition for event in events if event is not None).most_common(1)[0][1] == 1
+    assert all(count == 1 for count in Counter(event.partition for event in events if event).values())
     return {
         event.partition: {key: value.value for key, value in event.metadata.items()}
         for event in events
@@ -44,12 +44,12 @@ def _checks(target: SyncTarget, run_id: str) -> dict[tuple[str, str], bool]:
 def _versions_by_workspace(dataset: Any, numbers: str) -> dict[str, int]:
     """How many versions of each workspace's products the fake publishes (`all`) or names as baseline."""
     workspace_of = {product["id"]: product["workspace_id"] for product in dataset.products}
+    baseline_of = {product["id"]: product.get("baseline_version_number") for product in dataset.products}
     counts = Counter(
         workspace_of[product_id]
         for product_id, versions in dataset.versions.items()
         for number in versions
-        if numbers == "all"
-        or next(p for p in dataset.products if p["id"] == product_id).get("baseline_version_number") == number
+        if numbers == "all" or baseline_of[product_id] == number
     )
     return {workspace["id"]: counts.get(workspace["id"], 0) for workspace in dataset.workspaces}
 
@@ -67,7 +67,13 @@ def test_each_partition_reports_its_workspaces_baselines_and_the_next_run_spends
     checks = _checks(sync_target, levels_run)
     assert {name for asset, name in checks if asset == "product_versions"} == set(VERSION_CHECK_DESCRIPTIONS)
     assert all(checks.values()), checks
-    assert all(_checks(sync_target, workspaces_run).values())
+    workspace_list_checks = _checks(sync_target, workspaces_run)
+    assert all(workspace_list_checks.values()), workspace_list_checks
+    users_checks = {
+        name: passed for (asset, name), passed in workspace_list_checks.items() if asset == "users"
+    }
+    assert users_checks.get("rows_match_api") is True
+    assert users_checks.get("primary_key_unique") is True
 
     baselines = _versions_by_workspace(dataset, "baseline")
     published = _versions_by_workspace(dataset, "all")
