@@ -139,6 +139,13 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"requests this sync may send; once spent it commits what it fetched and exits 0, the next sync "
         f"continues (default: ${settings.ENV_MAX_REQUESTS}, else no limit)",
     )
+    sync_parser.add_argument(
+        "--versions",
+        choices=settings.VERSIONS_CHOICES,
+        help=f"published versions to store: none, each product's baseline, or all (default: "
+        f"${settings.ENV_VERSIONS}, else {settings.DEFAULT_VERSIONS}); a stored version is never fetched "
+        "again",
+    )
     _add_target_arguments(sync_parser)
     _add_insecure_http_argument(sync_parser)
 

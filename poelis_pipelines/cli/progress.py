@@ -15,14 +15,14 @@ from rich.table import Table
 from poelis_pipelines import settings
 from poelis_pipelines.cli import interrupts
 from poelis_pipelines.cli.output import Output, fixed_width
-from poelis_pipelines.cli.runner import SUMMARY_FIELDS, SyncSummary
+from poelis_pipelines.cli.runner import SUMMARY_FIELDS, VERSIONS_SUMMARY_FIELDS, SyncSummary
 from poelis_pipelines.defs.poelis.resources import number_from_environment
 from poelis_pipelines.incremental import REASONS, Freshness, Reason
 from poelis_pipelines.plan import SyncPlan, describe_minutes
 from poelis_pipelines.sync import PROGRESS, STOP
 
 REFRESH_SECONDS = 0.25
-LEVEL_ORDER = ("workspaces", "products", "items", "properties")
+LEVEL_ORDER = ("workspaces", "users", "products", "items", "properties")
 
 
 def _requests_so_far() -> int:
@@ -170,7 +170,10 @@ def format_summary(summary: SyncSummary) -> str:
         if table in summary.tables:
             totals = summary.tables[table]
             rows.append((table, *(str(int(totals[name])) for name in SUMMARY_FIELDS)))
-    lines = fixed_width(rows)
+    lines = fixed_width(rows) if len(rows) > 1 else []
+    versions = summary.tables.get("product_versions")
+    if versions is not None:
+        lines.append(versions_line(versions))
     if summary.interrupted:
         status = "interrupted"
     elif summary.succeeded:
@@ -213,4 +216,13 @@ def describe_incremental_plan(
         "may add new or changed items): "
         f"about {requests:,} requests; at {requests_per_minute:g} requests/min "
         f"{describe_minutes(requests / requests_per_minute)}"
+    )
+
+
+def versions_line(totals: dict[str, float]) -> str:
+    """The published versions the warehouse holds for the synced workspaces, and what this sync added."""
+    figures = {name: int(totals.get(name, 0)) for name in (*VERSIONS_SUMMARY_FIELDS, "http_requests")}
+    return (
+        f"versions: {figures['versions_complete']} complete, {figures['versions_pending']} pending "
+        f"({figures['versions_completed']} stored by this sync, {figures['http_requests']} requests)"
     )

@@ -31,6 +31,8 @@ from poelis_pipelines.defs.poelis.schedules import PARTITION_RANGE_END_TAG, PART
 from poelis_pipelines.incremental import REASONS
 
 LEVELS_PER_WORKSPACE = ("products", "items", "properties")
+WITH_THE_WORKSPACE_LIST = ("users",)  # organization-wide: synced in the workspace list's run
+AFTER_THE_LEVELS = ("product_versions",)  # after the draft's levels: versions spend what the budget leaves
 TRIGGER_TAG = "poelis/trigger"
 HOST_TAG = "poelis/host"
 PID_TAG = "poelis/pid"  # with the host: tells a killed CLI run from a live one
@@ -53,6 +55,8 @@ SUMMARY_FIELDS = (
     "http_requests",
     "http_429s",
 )
+VERSIONS_SUMMARY_FIELDS = ("versions_complete", "versions_pending", "versions_completed")
+"""The `product_versions` asset's figures that add up over its partitions."""
 
 
 @dataclass
@@ -97,10 +101,10 @@ class SyncSummary:
             materialization = event.materialization
             table = materialization.asset_key.path[-1]
             totals = self.tables.setdefault(table, dict.fromkeys(SUMMARY_FIELDS, 0))
-            for name in SUMMARY_FIELDS:
+            for name in (*SUMMARY_FIELDS, *VERSIONS_SUMMARY_FIELDS):
                 value = materialization.metadata.get(name)
                 if value is not None:
-                    totals[name] += value.value  # type: ignore[operator]
+                    totals[name] = totals.get(name, 0) + value.value  # type: ignore[operator]
             for reason in REASONS:
                 listed = materialization.metadata.get(f"items_listed_{reason}")
                 if listed is not None:
@@ -328,7 +332,11 @@ class Runner:
         """The workspace list first (the partitions come from it), then every target workspace and the views,
         one run per contiguous range of their partitions."""
         release_abandoned_runs(self.instance)
-        if self._stopping() or self._budget_spent() or not self._execute("workspaces", ["workspaces"]):
+        if (
+            self._stopping()
+            or self._budget_spent()
+            or not self._execute("workspaces", ["workspaces", *WITH_THE_WORKSPACE_LIST])
+        ):
             return self.summary
         available = list_workspaces()
         targets = list(only) if only else available
@@ -359,7 +367,7 @@ class Runner:
             if on_step:
                 on_step(label)
             views = ["analyst_views"] if index == len(ranges) - 1 else []
-            self._execute(label, [*LEVELS_PER_WORKSPACE, *views], workspace_ids)
+            self._execute(label, [*LEVELS_PER_WORKSPACE, *AFTER_THE_LEVELS, *views], workspace_ids)
             if self.configuration_failed():
                 return self.summary
         # Skipped after a failed step: the views still matter.

@@ -48,13 +48,15 @@ from poelis_pipelines.incremental import IncrementalSettings, item_catalog, pars
 from poelis_pipelines.normalize.errors import UnknownPropertyTypeWarning
 from poelis_pipelines.plan import plan_full_sync, quota_per_minute
 from poelis_pipelines.sync import properties_freshness
+from poelis_pipelines.versions import resolve_versions_mode
 from poelis_pipelines.warehouse import Warehouse, WarehouseBusyError, WarehouseError
 from poelis_pipelines.warehouse.errors import WarehouseInUseError
 from poelis_pipelines.warehouse.inspection import live_ids
 
 
 def apply_target_arguments(args: argparse.Namespace) -> None:
-    """Hand --warehouse-url/--schema to the resources through the environment, never through run config.
+    """Hand --warehouse-url/--schema (and --versions) to the resources through the environment, never through
+    run config.
 
     Run config is stored in Dagster's run storage; a PostgreSQL URL may hold a password.
     """
@@ -64,6 +66,8 @@ def apply_target_arguments(args: argparse.Namespace) -> None:
         os.environ[settings.ENV_WAREHOUSE_SCHEMA] = args.schema
     if getattr(args, "allow_insecure_http", False):
         os.environ[settings.ENV_ALLOW_INSECURE_HTTP] = "1"
+    if getattr(args, "versions", None):
+        os.environ[settings.ENV_VERSIONS] = args.versions
 
 
 def client_from_environment(quota_share: float | None = None) -> PoelisClient:
@@ -116,6 +120,7 @@ def check_client_configuration(output: Output, args: argparse.Namespace | None =
         if args is not None:
             sync_options(args)
             staleness_settings(args).staleness_bound()
+        resolve_versions_mode()
     except ConfigurationError as error:
         return output.fail(error, EXIT_CONFIG)
     return None
@@ -243,6 +248,7 @@ def _sync_under_lock(args: argparse.Namespace, output: Output) -> tuple[int, Syn
         getattr(args, "workspaces", None),
         full=options.full,
         max_staleness=parse_duration(options.max_staleness) if options.max_staleness else None,
+        versions=resolve_versions_mode(),
     )
     resumed_key = _unfinished_sync_key(output, arguments, fresh=getattr(args, "fresh", False))
     runner = Runner(dagster_instance(), resumed_key, debug=output.debug, options=options)

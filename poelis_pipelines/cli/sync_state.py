@@ -110,11 +110,18 @@ class SyncLock:
 
 
 def sync_arguments(
-    workspaces: Sequence[str] | None, *, full: bool = False, max_staleness: timedelta | None = None
+    workspaces: Sequence[str] | None,
+    *,
+    full: bool = False,
+    max_staleness: timedelta | None = None,
+    versions: str = settings.DEFAULT_VERSIONS,
 ) -> str:
     """What decides what a sync fetches, as its `(cli sync)` row's scope: the workspaces asked for, or `*`,
-    then `--full` or an explicit `--max-staleness` (in seconds, however it was written)."""
+    then `--full` or an explicit `--max-staleness` (in seconds, however it was written), and the versions
+    mode when it is not the default."""
     arguments = ",".join(sorted(set(workspaces))) if workspaces else settings.WAREHOUSE_SCOPE_ALL
+    if versions != settings.DEFAULT_VERSIONS:
+        arguments = f"{arguments} --versions={versions}"
     if full:
         return f"{arguments} --full"
     if max_staleness is not None:

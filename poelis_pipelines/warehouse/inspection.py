@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from poelis_pipelines.tables import REMOVED_AT, TABLES, Table
+from poelis_pipelines.tables import REMOVED_AT, TABLES, Table, merged_tables
 from poelis_pipelines.warehouse.errors import WarehouseConfigError
 from poelis_pipelines.warehouse.identifiers import quote
 from poelis_pipelines.warehouse.statements import qualified
@@ -30,10 +30,10 @@ class TableQuality:
 
 def _table(name: str) -> Table:
     try:
-        return TABLES[name]
+        return merged_tables()[name]
     except KeyError:
         raise WarehouseConfigError(
-            f"unknown warehouse table {name!r}; expected one of {sorted(TABLES)}"
+            f"unknown warehouse table {name!r}; expected one of {sorted(merged_tables())}"
         ) from None
 
 

@@ -23,7 +23,8 @@ BAD_NIGHT = Faults(
 
 def test_a_sync_under_heavy_faults_lands_exactly_the_fakes_data(duckdb_cli: Cli) -> None:
     duckdb_cli.server.faults = BAD_NIGHT
-    result = duckdb_cli.run("--debug", "sync")  # --debug: the most log output the key could leak into
+    # --debug: the most log output the key could leak into; the baselines too, so versions weather the faults
+    result = duckdb_cli.run("--debug", "sync", "--versions", "baseline")
 
     assert result.returncode == 0, result.stdout + result.stderr
     faults = {status: count for (_, status), count in duckdb_cli.server.counters.items() if status != 200}

@@ -214,7 +214,7 @@ def test_dev_with_no_key_serves_the_demo_says_so_in_the_terminal_and_the_ui_and_
     terminal = log.read_text()
     demo_line = next(line for line in terminal.splitlines() if line.startswith("DEMO MODE: fake Poelis API"))
     assert str(DEMO_DIR / settings.DEMO_WAREHOUSE_FILE) in demo_line
-    assert len(descriptions) == 5
+    assert len(descriptions) == 7
     assert all(description.startswith(demo_line) for description in descriptions), descriptions
     assert "Supersession" not in terminal
 

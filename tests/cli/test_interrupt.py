@@ -23,11 +23,15 @@ import dagster as dg
 import pytest
 
 from poelis_pipelines import settings
+from poelis_pipelines.cli.sync_state import sync_arguments
 from poelis_pipelines.fake_api import FakePoelisServer, Faults, RateLimit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "chaos"))
 from chaos_helpers import Cli, cli_environment, properties_merge_blocked
 from process_helpers import wait_for
+
+# What a sync of every workspace records, in the versions mode `cli_environment` sets.
+EVERY_WORKSPACE = sync_arguments(None, versions=settings.VERSIONS_NONE)
 
 pytestmark = pytest.mark.chaos
 
@@ -213,7 +217,7 @@ def assert_stopped_and_canceled(cli: Cli, stopped: Stopped, signum: int) -> str:
     assert pool_slots_taken(cli) == 0
 
     [(sync_key, scope, status)] = cli_sync_rows(cli)
-    assert (scope, status) == (settings.WAREHOUSE_SCOPE_ALL, "interrupted")
+    assert (scope, status) == (EVERY_WORKSPACE, "interrupted")
     products = len(cli.server.dataset.products)
     assert committed(cli, sync_key, "items") == products  # the level before the signal, whole
     assert committed(cli, sync_key, "properties") < products  # the level the signal cut short
@@ -231,7 +235,7 @@ def assert_resumes_exact(cli: Cli, sync_key: str) -> None:
     assert "interrupted" in resumed.stdout.splitlines()[0]
     assert _requests_to(cli.server, f"{settings.API_PREFIX}/items") == 0
     assert _requests_to(cli.server, f"{settings.API_PREFIX}/products") == 0
-    assert (sync_key, settings.WAREHOUSE_SCOPE_ALL, "success") in cli_sync_rows(cli)
+    assert (sync_key, EVERY_WORKSPACE, "success") in cli_sync_rows(cli)
     cli.assert_matches_fake()
     cli.assert_history_consistent()
     cli.assert_key_absent()
@@ -258,7 +262,10 @@ def test_a_sync_of_other_workspaces_does_not_resume_an_interrupted_full_sync(cli
     one_workspace = cli.sync("--workspace", workspace_id)
 
     assert "resuming" not in one_workspace.stdout
-    assert cli_sync_rows(cli)[-1][1:] == (workspace_id, "success")
+    assert cli_sync_rows(cli)[-1][1:] == (
+        sync_arguments([workspace_id], versions=settings.VERSIONS_NONE),
+        "success",
+    )
     assert_resumes_exact(cli, sync_key)
 
 

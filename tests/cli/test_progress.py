@@ -22,6 +22,9 @@ PROGRESS_LINE = re.compile(
 )
 
 
+USERS_ROUTE = "/v1/public/organization/users"
+
+
 @pytest.fixture
 def env(cli_env: dict[str, str]) -> dict[str, str]:  # noqa: F811 - the fixture imported above
     (Path(cli_env["DAGSTER_HOME"]) / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
@@ -29,11 +32,13 @@ def env(cli_env: dict[str, str]) -> dict[str, str]:  # noqa: F811 - the fixture 
 
 
 def requests_of(fake_api: object, *arguments: str, env: dict[str, str], cwd: Path) -> tuple[int, str]:
-    """Run `sync *arguments`; the requests the fake API answered meanwhile, and the sync's stdout."""
-    before = fake_api.total_requests  # type: ignore[attr-defined]
-    result = run_cli("sync", *arguments, env=env, cwd=cwd)
+    """Run `sync --versions none *arguments`; the draft's requests the fake API answered meanwhile (the plan
+    counts neither the users listing nor published versions yet), and the sync's stdout."""
+    fake_api.reset_counters()  # type: ignore[attr-defined]
+    result = run_cli("sync", "--versions", "none", *arguments, env=env, cwd=cwd)
     assert result.returncode == 0, result.stdout + result.stderr
-    return fake_api.total_requests - before, result.stdout  # type: ignore[attr-defined]
+    counters = fake_api.counters  # type: ignore[attr-defined]
+    return sum(count for (route, _status), count in counters.items() if route != USERS_ROUTE), result.stdout
 
 
 def test_paging_costs_one_request_more_than_the_full_pages() -> None:

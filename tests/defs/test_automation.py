@@ -22,9 +22,11 @@ def test_definitions_load_and_validate_without_any_secret(monkeypatch: pytest.Mo
     job = definitions.resolve_job_def("poelis_sync")
     assert {key.to_user_string() for key in job.asset_layer.executable_asset_keys} == {
         "poelis/workspaces",
+        "poelis/users",
         "poelis/products",
         "poelis/items",
         "poelis/properties",
+        "poelis/product_versions",
         "poelis/analyst_views",
     }
 

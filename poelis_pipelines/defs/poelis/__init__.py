@@ -12,6 +12,11 @@ from poelis_pipelines.defs.poelis.jobs import poelis_sync
 from poelis_pipelines.defs.poelis.resources import PoelisResource, PoelisSyncSettings, WarehouseResource
 from poelis_pipelines.defs.poelis.schedules import build_sync_schedule
 from poelis_pipelines.defs.poelis.sensors import poelis_workspace_sensor
+from poelis_pipelines.defs.poelis.versions_assets import (
+    VERSIONS_ASSETS,
+    VERSIONS_RESOURCE_KEY,
+    PoelisVersionsSettings,
+)
 
 
 def _assets_for_this_environment() -> list[dg.AssetsDefinition]:
@@ -19,11 +24,11 @@ def _assets_for_this_environment() -> list[dg.AssetsDefinition]:
     so nobody mistakes the fake organization in the UI for their own."""
     demo_mode = os.environ.get(settings.ENV_DEMO_MODE, "").strip()
     if not demo_mode:
-        return list(POELIS_ASSETS)
+        return [*POELIS_ASSETS, *VERSIONS_ASSETS]
     return list(
         dg.map_asset_specs(
             lambda spec: spec.replace_attributes(description=f"{demo_mode}\n\n{spec.description or ''}"),
-            POELIS_ASSETS,
+            [*POELIS_ASSETS, *VERSIONS_ASSETS],
         )
     )
 
@@ -46,5 +51,6 @@ def build_definitions() -> dg.Definitions:
             "poelis": PoelisResource(),
             "poelis_sync": PoelisSyncSettings(),
             "warehouse": WarehouseResource(),
+            VERSIONS_RESOURCE_KEY: PoelisVersionsSettings(),
         },
     )

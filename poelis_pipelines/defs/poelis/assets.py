@@ -16,7 +16,12 @@ import dagster as dg
 from poelis_pipelines import settings, sync
 from poelis_pipelines.client.secrets import scrub, without_secrets
 from poelis_pipelines.defs.poelis.checks import check_results_for, check_specs_for, staleness_check
-from poelis_pipelines.defs.poelis.keys import SYNCED_TABLES, asset_key, workspace_partitions
+from poelis_pipelines.defs.poelis.keys import (
+    SYNCED_TABLES,
+    VERSIONS_ASSET_NAMES,
+    asset_key,
+    workspace_partitions,
+)
 from poelis_pipelines.defs.poelis.metadata import budget_metadata, materialization_metadata
 from poelis_pipelines.defs.poelis.resources import PoelisResource, PoelisSyncSettings, WarehouseResource
 from poelis_pipelines.failures import CONFIGURATION_ERRORS, DATA_CONTRACT_ERRORS
@@ -191,7 +196,7 @@ properties = _workspace_level_asset(
 
 @dg.asset(
     key=asset_key("analyst_views"),
-    deps=[asset_key(table) for table in SYNCED_TABLES],
+    deps=[asset_key(name) for name in (*SYNCED_TABLES, *VERSIONS_ASSET_NAMES)],
     group_name="poelis",
     kinds={"sql"},
     # In the pool too: an embedded DuckDB file admits one writing process at a time.

@@ -15,7 +15,7 @@ import dagster as dg
 from poelis_pipelines.defs.poelis.keys import asset_key
 from poelis_pipelines.incremental import Freshness
 from poelis_pipelines.sync import LevelResult
-from poelis_pipelines.tables import TABLES
+from poelis_pipelines.tables import merged_tables
 from poelis_pipelines.warehouse import Warehouse
 from poelis_pipelines.warehouse.inspection import inspect_table
 
@@ -29,7 +29,7 @@ STALENESS_WARN_SHARE = 0.8  # of the bound: the staleness check warns beyond it,
 
 def check_specs_for(table: str) -> list[dg.AssetCheckSpec]:
     """The checks a table's declaration implies (foreign keys only where it declares some)."""
-    declaration = TABLES[table]
+    declaration = merged_tables()[table]
     names = {
         PRIMARY_KEY_UNIQUE: f"No two rows share the primary key ({', '.join(declaration.primary_key)}).",
         REQUIRED_COLUMNS_PRESENT: "Columns declared NOT NULL hold a value in every row.",
@@ -98,7 +98,7 @@ def check_results_for(warehouse: Warehouse, table: str, result: LevelResult) -> 
             metadata={"records_from_api": result.records_from_api, "rows_merged": loaded},
         ),
     ]
-    if TABLES[table].foreign_keys:
+    if merged_tables()[table].foreign_keys:
         results.append(
             dg.AssetCheckResult(
                 check_name=FOREIGN_KEYS_RESOLVE,

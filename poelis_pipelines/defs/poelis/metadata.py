@@ -20,7 +20,7 @@ from poelis_pipelines.client.secrets import scrub
 from poelis_pipelines.incremental import REASONS, Freshness, IncrementalReport
 from poelis_pipelines.plan import quota_per_minute
 from poelis_pipelines.sync import LevelResult
-from poelis_pipelines.tables import TABLES
+from poelis_pipelines.tables import Table, merged_tables
 from poelis_pipelines.warehouse import Warehouse
 from poelis_pipelines.warehouse.inspection import count_rows, readable_rows
 
@@ -33,13 +33,17 @@ PREVIEW_COLUMNS: dict[str, tuple[str, ...]] = {
     "products": ("name", "readable_id", "status_name"),
     "items": ("name", "readable_id", "parent_item_id"),
     "properties": ("item_id", "name", "type", *TYPED_VALUE_COLUMNS),
+    "users": ("name", "email", "org_role"),
 }
 """What the preview shows of each table's rows: what an analyst reads (a foreign key as the name it names)."""
 
 
 def column_schema(table: str) -> dg.TableSchema:
     """The Dagster column schema, derived from the one table declaration."""
-    declaration = TABLES[table]
+    return schema_of(merged_tables()[table])
+
+
+def schema_of(declaration: Table) -> dg.TableSchema:
     return dg.TableSchema(
         columns=[
             dg.TableColumn(
