@@ -18,15 +18,17 @@ import pytest
 
 from poelis_pipelines import settings
 from poelis_pipelines.fake_api import FakePoelisServer
+from poelis_pipelines.tables import VIEWS as TABLE_VIEWS
 from poelis_pipelines.warehouse.inspection import live_ids
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # what chaos_helpers imports
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "chaos"))
 from airflow_helpers import airflow_environment, api_server, run_airflow
 from chaos_helpers import Cli  # the proofs every end-to-end scenario ends with
 
 SCHEMA = "poelis_af"
 CARELESS_DAG = Path(__file__).resolve().parent / "dags" / "careless_user.py"
-VIEWS = ["freshness", "item_tree", "product_summary", "property_values"]
+VIEWS = sorted(TABLE_VIEWS)  # every analyst view the package declares
 
 
 @dataclass
@@ -91,7 +93,8 @@ def assert_synced_exactly(run: DagRun, target: Cli) -> None:
     for (task_id, _index), summary in run.xcoms.items():
         if task_id == "sync_workspace":
             assert isinstance(summary, dict)
-            assert set(summary) == {"workspace_id", "products", "items", "properties"}
+            assert set(summary) == {"workspace_id", "products", "items", "properties", "versions"}
+    assert_users_and_baselines_stored(target, target.server)
     target.outputs.append(run.output)
     target.assert_key_absent()
 
@@ -202,3 +205,28 @@ def test_the_key_is_masked_in_the_task_log_files(airflow_home: Path) -> None:
         for path in (airflow_home / "logs").rglob("*"):
             if path.is_file():
                 assert server.api_key.encode() not in path.read_bytes(), f"the key leaked into {path}"
+
+
+def assert_users_and_baselines_stored(target: Cli, fake: FakePoelisServer) -> None:
+    """The organization's users, and each product's baseline version (the default `versions`), complete with
+    the fake's item and property counts."""
+    dataset = fake.dataset
+    with target.warehouse() as warehouse:
+        assert sorted(warehouse.read_table("users")["id"]) == sorted(user["id"] for user in dataset.users)
+        versions = warehouse.read_table("product_versions")
+    complete = versions[versions["status"] == "complete"]
+    stored = {
+        (row.product_id, int(row.version_number)): (int(row.item_count), int(row.property_count))
+        for row in complete.itertuples()
+    }
+    baselines = {
+        (product["id"], product["baseline_version_number"]): dataset.versions[product["id"]][
+            product["baseline_version_number"]
+        ]
+        for product in dataset.products
+        if product.get("baseline_version_number")
+    }
+    assert baselines, "the fake's products have baselines to store"
+    assert stored == {
+        key: (len(version.items), len(version.properties)) for key, version in baselines.items()
+    }

@@ -34,6 +34,7 @@ from poelis_pipelines.client import (
 )
 from poelis_pipelines.failures import failure_kind
 from poelis_pipelines.incremental import IncrementalSettings, parse_duration
+from poelis_pipelines.versions import sync_versions
 from poelis_pipelines.warehouse import Warehouse
 from poelis_pipelines.warehouse.inspection import live_ids
 
@@ -60,6 +61,13 @@ DAG_PARAMS: dict[str, Any] = {
         type=["null", "string"],
         description="Every item's properties are listed again within this bound (6h, 2d, 90m, 0); "
         f"unset: ${settings.ENV_MAX_STALENESS}, else {settings.DEFAULT_MAX_STALENESS}.",
+    ),
+    "versions": Param(
+        None,
+        type=["null", "string"],
+        enum=[None, *settings.VERSIONS_CHOICES],
+        description="Published versions to store (each fetched once, ever): none, each product's baseline, "
+        f"or all; unset: ${settings.ENV_VERSIONS}, else {settings.DEFAULT_VERSIONS}.",
     ),
     "full": Param(
         False,
@@ -152,11 +160,12 @@ def workspaces(
     poelis_conn_id: str = PoelisHook.default_conn_name,
     warehouse_conn_id: str = PoelisWarehouseHook.default_conn_name,
 ) -> list[str]:
-    """Sync the workspace list; return the ids of the live workspaces, one mapped task each."""
+    """Sync the workspace list and the organization's users; return the ids of the live workspaces, one
+    mapped task each."""
     context = get_current_context()
     with failures_for_airflow(), _sync_session(poelis_conn_id, warehouse_conn_id) as (client, warehouse):
-        result = sync.sync_workspaces(client, warehouse, run_key=run_key(context))
-        _log_level("workspaces", result)
+        for table, level in (("workspaces", sync.sync_workspaces), ("users", sync.sync_users)):
+            _log_level(table, level(client, warehouse, run_key=run_key(context)))
         return live_ids(warehouse, "workspaces")
 
 
@@ -170,7 +179,8 @@ def sync_workspace(
     poelis_conn_id: str = PoelisHook.default_conn_name,
     warehouse_conn_id: str = PoelisWarehouseHook.default_conn_name,
 ) -> dict[str, Any]:
-    """Sync one workspace's products, items and properties, in that order; return its counts per table."""
+    """Sync one workspace's products, items and properties, in that order, then its products' published
+    versions with what the budget leaves; return its counts per table."""
     context = get_current_context()
     context["poelis_workspace_id"] = workspace_id  # type: ignore[typeddict-unknown-key]  # the map index's label
     key = run_key(context)
@@ -184,6 +194,15 @@ def sync_workspace(
         result = sync.sync_properties(client, warehouse, [workspace_id], run_key=key, incremental=incremental)
         _log_level("properties", result)
         summary["properties"] = _counts(result)
+        versions = sync_versions(client, warehouse, [workspace_id], mode=context["params"].get("versions"))
+        for warning in versions.warnings:
+            log.warning("versions: %s", warning)
+        summary["versions"] = {
+            "complete": versions.complete,
+            "pending": versions.pending,
+            "stored": len(versions.completed),
+            "requests": versions.requests,
+        }
     return summary
 
 
