@@ -12,7 +12,7 @@ POELIS_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export POELIS_TEST_POSTGRES_URL
 export DAGSTER_HOME ?= $(CURDIR)/dagster_home
 
-.PHONY: demo test lint typecheck defs-check pytest airflow-test bench postgres dev constraints \
+.PHONY: demo test test-fast lint typecheck defs-check pytest airflow-test bench postgres dev constraints \
 	constraints-airflow clean
 
 # Development (make test, lint, bench): the package editable, with the test and lint tools, at the exact
@@ -66,6 +66,10 @@ defs-check: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest
+
+# A quicker loop while working: everything but the crash, fault and UI scenarios (make test runs them all).
+test-fast: $(STAMP) postgres
+	$(BIN)/pytest -m "not chaos and not ui"
 
 # The provider type-checked against Airflow's own types, then `airflow dags test poelis_sync` against the
 # fake API, into DuckDB and PostgreSQL (tests_airflow/).
