@@ -7,7 +7,7 @@ versions, so they are found from `baseline_version_number` and by probing `versi
 at most once per `VERSION_PROBE_INTERVAL_HOURS` per product.
 
 A version's content is its item listing, then each item's properties, fetched a few items at a time (the
-sync layer's prefetcher) and committed with the items they belong to: an `item_versions` row means its
+sync layer's `Prefetcher`) and committed with the items they belong to: an `item_versions` row means its
 properties are stored too, so a crash resumes a version at the first item not stored, and a version is
 marked `complete` in the transaction that stores its last item, never before. Versions spend what is left
 of the client's request budget after the draft: baselines first, then the products' probes, then (mode
@@ -32,9 +32,10 @@ import pandas as pd
 
 from poelis_pipelines import settings
 from poelis_pipelines.client import ConfigurationError, NotFoundError, PoelisClient, RequestBudgetExhausted
-from poelis_pipelines.incremental import _workspace_filter
+from poelis_pipelines.incremental import workspace_filter
 from poelis_pipelines.normalize import normalize
-from poelis_pipelines.sync import _http_since, _Level, _now, _Prefetcher
+from poelis_pipelines.sync import Prefetcher, http_since
+from poelis_pipelines.sync import now as current_time
 from poelis_pipelines.tables import (
     ITEM_VERSIONS,
     PANDAS_DTYPES,
@@ -164,7 +165,7 @@ class _Versions:
 
     def _products(self, workspace_ids: Sequence[str]) -> dict[str, tuple[str, int | None]]:
         """The workspaces' products the API still lists → (workspace, baseline number)."""
-        where, params = _workspace_filter(workspace_ids)
+        where, params = workspace_filter(workspace_ids)
         products = qualified(self.warehouse.schema, "products", self.warehouse.dialect)
         frame = self.warehouse.query(
             f"SELECT p.id, p.workspace_id, p.baseline_version_number FROM {products} AS p "
@@ -326,14 +327,8 @@ class _Versions:
                 yield from properties
                 done.append((item_id, len(properties)))
 
-        level = _Level(
-            PROPERTY_VERSIONS.name,
-            scopes=list(units),
-            fetch=fetch,
-            endpoint=lambda unit: f"GET /properties?version={number} (items of {unit})",
-        )
         remaining = len(waiting)
-        with _Prefetcher(level, self.client, list(units)) as groups:
+        with Prefetcher(PROPERTY_VERSIONS.name, fetch, self.client, list(units)) as groups:
             for group in groups:
                 for fetched in group:
                     done = listed.get(fetched.scope, [])
@@ -342,7 +337,7 @@ class _Versions:
                     properties = normalize(
                         "properties",
                         fetched.records[:count],
-                        endpoint=level.endpoint(fetched.scope),
+                        endpoint=f"GET /properties?version={number} (items of {fetched.scope})",
                         product_id=product_id,
                         **lineage,
                     )
@@ -434,7 +429,7 @@ def sync_versions(
     if mode == settings.VERSIONS_NONE:
         return result
     before = client.stats.snapshot()
-    run = _Versions(client, warehouse, workspace_ids, mode, now or _now())
+    run = _Versions(client, warehouse, workspace_ids, mode, now or current_time())
     try:
         run.record_baselines()
         for row in run.baselines():
@@ -446,7 +441,7 @@ def sync_versions(
     except RequestBudgetExhausted:
         run.result.budget_exhausted = True
     run.tally(mode)
-    run.result.http = _http_since(client, before)
+    run.result.http = http_since(client, before)
     if run.result.backlog and run.result.budget_exhausted:
         logger.info("the request budget is spent: %d versions wait for a later run", run.result.backlog)
     return run.result
