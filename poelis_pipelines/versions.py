@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -100,6 +100,12 @@ class VersionsResult:
         return int(self.http.get("requests", 0))
 
 
+def is_due(last_asked: datetime | None, now: datetime) -> bool:
+    """Whether a product's probe, or a version asked in vain, may be asked again: never asked, or asked at
+    least `VERSION_PROBE_INTERVAL_HOURS` ago (`plan` counts a run's versions by the same rule)."""
+    return last_asked is None or now - last_asked >= timedelta(hours=settings.VERSION_PROBE_INTERVAL_HOURS)
+
+
 class _VersionBroken(Exception):
     """A version's content could not be listed whole in this run: it stays pending until its next probe."""
 
@@ -136,6 +142,43 @@ def _version_frame(
     return frame[list(table.column_names)].reset_index(drop=True)
 
 
+def known_versions(warehouse: Warehouse, product_ids: Sequence[str]) -> dict[VersionKey, VersionRow]:
+    """The `product_versions` rows of these products."""
+    known = warehouse.read_table(PRODUCT_VERSIONS.name)
+    known = known[known["product_id"].isin(list(product_ids))]
+    rows: dict[VersionKey, VersionRow] = {}
+    for record in known.to_dict("records"):
+        row = VersionRow(**{str(name): _present(value) for name, value in record.items()})
+        row.version_number = int(row.version_number)
+        rows[row.key] = row
+    return rows
+
+
+def stored_item_counts(warehouse: Warehouse) -> dict[VersionKey, int]:
+    """Items stored per version (with their properties): where an unfinished version resumes."""
+    relation = qualified(warehouse.schema, ITEM_VERSIONS.name, warehouse.dialect)
+    frame = warehouse.query(
+        f"SELECT product_id, version_number, COUNT(*) AS n FROM {relation} "
+        "GROUP BY product_id, version_number"
+    )
+    return {
+        (str(product), int(number)): int(count)
+        for product, number, count in frame.itertuples(index=False, name=None)
+    }
+
+
+def last_probe(rows: Iterable[VersionRow], product_id: str) -> datetime | None:
+    """When the product was last asked for a version it does not have (its `missing` rows)."""
+    return max(
+        (
+            row.last_probe_at
+            for row in rows
+            if row.product_id == product_id and row.status == "missing" and row.last_probe_at
+        ),
+        default=None,
+    )
+
+
 class _Versions:
     """One run over the products of some workspaces: the known versions, what to fetch, and the writes."""
 
@@ -150,18 +193,13 @@ class _Versions:
         self.client = client
         self.warehouse = warehouse
         self.now = now
-        self.interval = timedelta(hours=settings.VERSION_PROBE_INTERVAL_HOURS)
         self.result = VersionsResult(mode)
         self.products = self._products(workspace_ids)
-        known = warehouse.read_table(PRODUCT_VERSIONS.name)
-        known = known[known["product_id"].isin(list(self.products))]
-        self.rows: dict[VersionKey, VersionRow] = {}
-        for record in known.to_dict("records"):
-            row = VersionRow(**{str(name): _present(value) for name, value in record.items()})
-            row.version_number = int(row.version_number)
-            self.rows[row.key] = row
+        self.rows = known_versions(warehouse, list(self.products))
         # decided before this run asks anything: its own 404s (a missing baseline) count from the next run on
-        self.probe_due = {product_id: self._due(self._last_probe(product_id)) for product_id in self.products}
+        self.probe_due = {
+            product_id: self._due(last_probe(self.rows.values(), product_id)) for product_id in self.products
+        }
 
     def _products(self, workspace_ids: Sequence[str]) -> dict[str, tuple[str, int | None]]:
         """The workspaces' products the API still lists → (workspace, baseline number)."""
@@ -179,23 +217,12 @@ class _Versions:
 
     # --- bookkeeping ---------------------------------------------------------------------------------------
 
-    def _last_probe(self, product_id: str) -> datetime | None:
-        """When the product was last asked for a version it does not have (its `missing` rows)."""
-        return max(
-            (
-                row.last_probe_at
-                for row in self.rows.values()
-                if row.product_id == product_id and row.status == "missing" and row.last_probe_at
-            ),
-            default=None,
-        )
-
     def _warn(self, message: str) -> None:
         self.result.warnings.append(message)
         logger.warning("%s", message)
 
     def _due(self, moment: datetime | None) -> bool:
-        return moment is None or self.now - moment >= self.interval
+        return is_due(moment, self.now)
 
     def _row(self, product_id: str, number: int) -> VersionRow:
         """The row of a version, a new pending one (found now) if the sync did not know it."""

@@ -210,10 +210,11 @@ def describe_incremental_plan(
 ) -> str:
     """The up-front line of an incremental sync: the listings, then the items whose properties are due now."""
     due = ", ".join(f"{selected[reason]:,} {reason}" for reason in REASONS)
+    versions = f", then {plan.versions_requests:,} for published versions" if plan.versions_requests else ""
     return (
         f"an incremental sync of {plan.workspaces:,} workspace(s), {plan.items:,} items known: about "
         f"{listings:,} listing requests, then the properties of the items due now ({due}; the listings "
-        "may add new or changed items): "
+        f"may add new or changed items){versions}: "
         f"about {requests:,} requests; at {requests_per_minute:g} requests/min "
         f"{describe_minutes(requests / requests_per_minute)}"
     )

@@ -189,9 +189,9 @@ def announce_plan(
         output.line(plan.describe(requests_per_minute))
         display.follow(plan, requests_per_minute)
         return
-    listings = plan.requests - plan.items
+    listings = plan.requests - plan.items - plan.versions_requests
     selected = due.selected
-    requests = listings + sum(selected.values())
+    requests = listings + sum(selected.values()) + plan.versions_requests
     if options.max_requests is not None:
         requests = min(requests, options.max_requests)
     output.line(describe_incremental_plan(plan, listings, selected, requests, requests_per_minute))
