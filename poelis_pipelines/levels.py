@@ -21,6 +21,7 @@ from poelis_pipelines import sync
 from poelis_pipelines.client import PoelisClient
 from poelis_pipelines.incremental import IncrementalSettings
 from poelis_pipelines.sync import LevelResult, Listing
+from poelis_pipelines.tables import ITEM_VERSIONS, PRODUCT_VERSIONS, PROPERTY_VERSIONS
 from poelis_pipelines.versions import VersionsResult, sync_versions
 from poelis_pipelines.warehouse import Warehouse
 
@@ -109,7 +110,7 @@ def _versions(
     return sync_versions(client, warehouse, workspace_ids, mode=options.versions)
 
 
-VERSIONS_LEVEL = "product_versions"
+VERSIONS_LEVEL = PRODUCT_VERSIONS.name
 
 LEVELS: tuple[Level[Any], ...] = (
     Level(
@@ -164,7 +165,7 @@ LEVELS: tuple[Level[Any], ...] = (
         "a complete version is never requested again.",
         deps=("products", "properties"),
         sync=_versions,
-        content_tables=("item_versions", "property_versions"),
+        content_tables=(ITEM_VERSIONS.name, PROPERTY_VERSIONS.name),
     ),
 )
 """Every level, in run order: parents before children, organization levels before workspace levels."""

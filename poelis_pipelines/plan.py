@@ -104,16 +104,18 @@ def _listed_scopes(warehouse: Warehouse, table: str) -> set[str]:
     return {str(scope) for scope in frame["scope"]}
 
 
-def plan_full_sync(warehouse: Warehouse, workspace_ids: Sequence[str] | None = None) -> SyncPlan:
+def plan_full_sync(
+    warehouse: Warehouse, workspace_ids: Sequence[str] | None = None, *, versions_mode: str | None = None
+) -> SyncPlan:
     """The cost of syncing `workspace_ids` (default: every live workspace) as the warehouse stands, with the
-    published versions of the versions mode (`POELIS_VERSIONS`) due now.
+    published versions of `versions_mode` (else `POELIS_VERSIONS`) due now.
 
     Exact when nothing changed in the organization since the last sync and every version to store was
     listed before; `requests` is None while a target workspace's products or a product's items have never
     been listed.
     """
     state = warehouse_state(warehouse, workspace_ids)
-    workspaces = plan_workspaces(state)
+    workspaces = plan_workspaces(state, versions_mode=versions_mode)
     catalog_items = set(state.catalog["item_id"])
     return SyncPlan(
         workspaces=len(workspaces),
@@ -168,7 +170,7 @@ def warehouse_state(warehouse: Warehouse, workspace_ids: Sequence[str] | None = 
     """The organization as the warehouse's last listings show it (no request)."""
     with warehouse.session():
         organization_records = {
-            level.table: len(_live(warehouse, level.table, "id")) for level in organization_levels()
+            level.name: len(_live(warehouse, level.table, "id")) for level in organization_levels()
         }
         workspaces = _live(warehouse, "workspaces", "id")["id"].astype(str)
         products = _live(warehouse, "products", "id, workspace_id, baseline_version_number")
