@@ -36,6 +36,7 @@ from poelis_pipelines import settings, sync
 from poelis_pipelines.client import PoelisClient
 from poelis_pipelines.client.errors import RequestBudgetExhausted
 from poelis_pipelines.incremental import IncrementalSettings, freshness, item_catalog
+from poelis_pipelines.levels import level
 from poelis_pipelines.plan import ScheduleCapacity
 from poelis_pipelines.warehouse import Warehouse
 from poelis_pipelines.warehouse.inspection import live_ids
@@ -123,10 +124,10 @@ def _run(
     info = fake.info
     with PoelisClient(info.api_key, info.base_url, quota_share=share, max_requests=budget) as client:
         clock.start_run(tick, client)
-        sync.sync_workspaces(client, warehouse, run_key=run_key)
+        level("workspaces").run(client, warehouse, run_key=run_key)
         workspaces = live_ids(warehouse, "workspaces")
-        sync.sync_products(client, warehouse, workspaces, run_key=run_key)
-        sync.sync_items(client, warehouse, workspaces, run_key=run_key)
+        level("products").run(client, warehouse, workspaces, run_key=run_key)
+        level("items").run(client, warehouse, workspaces, run_key=run_key)
         incremental = (
             None
             if budget is None
@@ -166,9 +167,9 @@ def _listed_items(warehouse: Warehouse, item_ids: list[str]) -> set[str]:
 
 
 def simulate_day(scale: str, workdir: Path, log: Callable[[str], None]) -> DayResult:
-    original_now = sync._now
+    original_now = sync.now
     clock = SimulatedClock()
-    sync._now = clock.now  # the sync's clock is the simulated day's
+    sync.now = clock.now  # the sync's clock is the simulated day's
     fake = FakeAPI(scale, (LIMIT, BURST, WINDOW_SECONDS))
     try:
         with Warehouse(f"duckdb:///{workdir / 'incremental.duckdb'}") as warehouse:
@@ -230,7 +231,7 @@ def simulate_day(scale: str, workdir: Path, log: Callable[[str], None]) -> DayRe
             log(f"  nightly full sync: {result.full.requests} requests")
     finally:
         fake.close()
-        sync._now = original_now
+        sync.now = original_now
     return result
 
 

@@ -158,7 +158,8 @@ def _relation(warehouse: Warehouse, name: str) -> str:
     return qualified(warehouse.schema, name, warehouse.dialect)
 
 
-def _workspace_filter(workspace_ids: Sequence[str]) -> tuple[str, dict[str, str]]:
+def workspace_filter(workspace_ids: Sequence[str]) -> tuple[str, dict[str, str]]:
+    """A condition on `p.workspace_id` (a products alias `p`) and its parameters: one per workspace id."""
     params = {f"workspace_{index}": workspace_id for index, workspace_id in enumerate(workspace_ids)}
     return f"p.workspace_id IN ({', '.join(f':{name}' for name in params) or 'NULL'})", params
 
@@ -166,7 +167,7 @@ def _workspace_filter(workspace_ids: Sequence[str]) -> tuple[str, dict[str, str]
 def item_catalog(warehouse: Warehouse, workspace_ids: Sequence[str]) -> pd.DataFrame:
     """The live items of the workspaces' live products (those a full sync lists), in id order, with when
     their properties were last listed, whether their record changed since, and which run listed them."""
-    where, params = _workspace_filter(workspace_ids)
+    where, params = workspace_filter(workspace_ids)
     changed = " OR ".join(
         f"i.{item} IS DISTINCT FROM s.{state}"
         for item, state in (
@@ -289,7 +290,7 @@ def freshness(catalog: pd.DataFrame, now: datetime, max_staleness: timedelta, *,
 def vanished_items(warehouse: Warehouse, workspace_ids: Sequence[str]) -> dict[str, str]:
     """Items of the workspaces' live products that vanished from their product's listing while their
     properties are still live or their state says listed → their product id."""
-    where, params = _workspace_filter(workspace_ids)
+    where, params = workspace_filter(workspace_ids)
     properties, state = _relation(warehouse, "properties"), _relation(warehouse, ITEM_SYNC_STATE.name)
     frame = warehouse.query(
         "SELECT i.id AS item_id, i.product_id "

@@ -2,18 +2,25 @@
 at the key's quota; and what an hourly schedule can hold at a quota share.
 
 No request is made: the last sync's listings are in the warehouse, and a sync lists the same scopes again
-(the workspaces, each workspace's products, each product's items) and then the properties of every item
-(full) or of the items due (incremental: `poelis_pipelines.incremental` picks them), so its requests follow
-from their sizes and the client's paging. `scan` spends only the cheap listings, to count today's
-organization instead. Dagster-free: the CLI's `plan` and the sync's up-front estimate both use it.
+(the organization's levels: workspaces, users; each workspace's products, each product's items) and then
+the properties of every item (full) or of the items due (incremental: `poelis_pipelines.incremental` picks
+them), so its requests follow from their sizes and the client's paging. Then the published versions, as
+`versions.sync_versions` spends on them in the versions mode: nothing for a complete version; for one still
+to store, its item listing and one properties request per item not stored yet (sized as the product's
+draft while the version was never listed: an estimate); and each product's probe when it is due, once a
+day (one request per version number below the highest known that is not known, and one for the next).
+`scan` spends only the cheap listings, to count today's organization instead. Dagster-free: the CLI's `plan`
+and the sync's up-front estimate both use it.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pandas as pd
 
@@ -22,7 +29,17 @@ from poelis_pipelines.budget import scheduled_run_budget
 from poelis_pipelines.client import PoelisClient
 from poelis_pipelines.client.client import Record
 from poelis_pipelines.incremental import REASONS, IncrementalSettings, Reason, item_catalog, select_items
+from poelis_pipelines.levels import organization_levels
 from poelis_pipelines.tables import REMOVED_AT
+from poelis_pipelines.versions import (
+    VersionKey,
+    VersionRow,
+    is_due,
+    known_versions,
+    last_probe,
+    resolve_versions_mode,
+    stored_item_counts,
+)
 from poelis_pipelines.warehouse import Warehouse
 
 
@@ -41,6 +58,8 @@ class SyncPlan:
     items_with_many_properties: int
     """Items with at least a page of properties: each costs an extra request per full page."""
     requests: int | None
+    versions_requests: int = 0
+    """Of `requests`, what the published versions cost (after every other level)."""
 
     def minutes_at(self, requests_per_minute: float) -> float | None:
         return None if self.requests is None else self.requests / requests_per_minute
@@ -85,14 +104,18 @@ def _listed_scopes(warehouse: Warehouse, table: str) -> set[str]:
     return {str(scope) for scope in frame["scope"]}
 
 
-def plan_full_sync(warehouse: Warehouse, workspace_ids: Sequence[str] | None = None) -> SyncPlan:
-    """The cost of syncing `workspace_ids` (default: every live workspace) as the warehouse stands.
+def plan_full_sync(
+    warehouse: Warehouse, workspace_ids: Sequence[str] | None = None, *, versions_mode: str | None = None
+) -> SyncPlan:
+    """The cost of syncing `workspace_ids` (default: every live workspace) as the warehouse stands, with the
+    published versions of `versions_mode` (else `POELIS_VERSIONS`) due now.
 
-    Exact when nothing changed in the organization since the last sync; `requests` is None while a target
-    workspace's products or a product's items have never been listed.
+    Exact when nothing changed in the organization since the last sync and every version to store was
+    listed before; `requests` is None while a target workspace's products or a product's items have never
+    been listed.
     """
     state = warehouse_state(warehouse, workspace_ids)
-    workspaces = plan_workspaces(state)
+    workspaces = plan_workspaces(state, versions_mode=versions_mode)
     catalog_items = set(state.catalog["item_id"])
     return SyncPlan(
         workspaces=len(workspaces),
@@ -100,6 +123,7 @@ def plan_full_sync(warehouse: Warehouse, workspace_ids: Sequence[str] | None = N
         items=sum(workspace.items for workspace in workspaces),
         items_with_many_properties=sum(item in catalog_items for item in state.crowded_items),
         requests=full_requests(state, workspaces) if state.known else None,
+        versions_requests=sum(workspace.versions.requests for workspace in workspaces),
     )
 
 
@@ -110,8 +134,6 @@ def quota_per_minute(advertised_limit: int | None) -> float:
     return limit * 60.0 / settings.RATE_LIMIT_WINDOW_SECONDS
 
 
-LEVELS = ("products", "items", "properties")
-"""The levels a plan counts per workspace; the workspace listing is the whole organization's."""
 PLAN_RUN_KEY = "(plan)"
 """The run key a plan selects items under: no run has it, so nothing counts as listed by this run."""
 
@@ -120,9 +142,11 @@ PLAN_RUN_KEY = "(plan)"
 class OrganizationState:
     """What a plan counts from: the organization's workspaces, the target workspaces' live products, their
     items as `incremental.item_catalog` returns them (soft-deleted included: the listing shows them), and the
-    live property count of every item with a page of properties or more."""
+    live property count of every item with a page of properties or more; the records of each organization
+    level (workspaces, users), and the target products' published versions as the warehouse knows them."""
 
-    workspace_count: int
+    organization_records: dict[str, int]
+    """Each organization level's live records (its listing's size)."""
     workspace_ids: list[str]
     products: pd.DataFrame
     """Columns `id`, `workspace_id`."""
@@ -130,13 +154,26 @@ class OrganizationState:
     crowded_items: dict[str, int]
     known: bool
     """False while the workspaces or some target scope were never listed: their size is then unknown."""
+    baselines: dict[str, int | None]
+    """Each target product's baseline version number."""
+    versions: dict[VersionKey, VersionRow]
+    """The target products' `product_versions` rows."""
+    stored_items: dict[VersionKey, int]
+    """Items stored per version (an unfinished version resumes after them)."""
+
+    @property
+    def workspace_count(self) -> int:
+        return self.organization_records["workspaces"]
 
 
 def warehouse_state(warehouse: Warehouse, workspace_ids: Sequence[str] | None = None) -> OrganizationState:
     """The organization as the warehouse's last listings show it (no request)."""
     with warehouse.session():
+        organization_records = {
+            level.name: len(_live(warehouse, level.table, "id")) for level in organization_levels()
+        }
         workspaces = _live(warehouse, "workspaces", "id")["id"].astype(str)
-        products = _live(warehouse, "products", "id, workspace_id").astype(str)
+        products = _live(warehouse, "products", "id, workspace_id, baseline_version_number")
         targets = list(workspace_ids) if workspace_ids else list(workspaces)
         catalog = item_catalog(warehouse, targets)
         crowded = warehouse.query(  # only items with a full page of properties cost more than one request
@@ -147,9 +184,16 @@ def warehouse_state(warehouse: Warehouse, workspace_ids: Sequence[str] | None = 
         workspaces_listed = settings.WAREHOUSE_SCOPE_ALL in _listed_scopes(warehouse, "workspaces")
         listed_workspaces = _listed_scopes(warehouse, "products")
         listed_products = _listed_scopes(warehouse, "items")
-    products = products[products["workspace_id"].isin(targets)].reset_index(drop=True)
+        products = products[products["workspace_id"].isin(targets)].reset_index(drop=True)
+        versions = known_versions(warehouse, list(products["id"]))
+        stored_items = stored_item_counts(warehouse)
+    baselines = {
+        str(product): None if pd.isna(number) else int(number)
+        for product, number in zip(products["id"], products["baseline_version_number"], strict=True)
+    }
+    products = products[["id", "workspace_id"]].astype(str)
     return OrganizationState(
-        workspace_count=len(workspaces),
+        organization_records=organization_records,
         workspace_ids=targets,
         products=products,
         catalog=catalog,
@@ -157,23 +201,32 @@ def warehouse_state(warehouse: Warehouse, workspace_ids: Sequence[str] | None = 
         known=workspaces_listed
         and set(targets) <= listed_workspaces
         and set(products["id"]) <= listed_products,
+        baselines=baselines,
+        versions=versions,
+        stored_items=stored_items,
     )
 
 
 def scanned_state(
     known: OrganizationState,
-    workspaces: Sequence[Record],
+    organization: Mapping[str, Sequence[Mapping[str, Any]]],
     listings: Mapping[str, Sequence[Record]],
     workspace_ids: Sequence[str] | None = None,
 ) -> OrganizationState:
-    """The organization as today's listings show it, with what the warehouse knows of each item.
+    """The organization as today's listings show it, with what the warehouse knows of each item and version.
 
-    `listings`: each target workspace's products (default targets: every listed workspace), then each
-    product's items, as the API listed them (`scan` makes them). An item the warehouse never saw is new;
-    one whose record differs from the warehouse's (`updatedAt`, name, parent, deleted) counts as hinted,
-    as the next run would see it.
+    `organization`: each organization level's records (workspaces, users); `listings`: each target
+    workspace's products (default targets: every listed workspace), then each product's items, as the API
+    listed them (`scan` makes them). An item the warehouse never saw is new; one whose record differs from
+    the warehouse's (`updatedAt`, name, parent, deleted) counts as hinted, as the next run would see it.
     """
+    workspaces = organization["workspaces"]
     targets = list(workspace_ids) if workspace_ids else [str(workspace["id"]) for workspace in workspaces]
+    baselines = {
+        str(product["id"]): product.get("baseline_version_number")
+        for workspace_id in targets
+        for product in listings.get(workspace_id, ())
+    }
     products = pd.DataFrame(
         [
             {"id": str(product["id"]), "workspace_id": workspace_id}
@@ -214,13 +267,29 @@ def scanned_state(
         was["listing_changed"].fillna(False).astype(bool) | (seen & record_changed)
     )
     return OrganizationState(
-        workspace_count=len(workspaces),
+        organization_records={name: len(records) for name, records in organization.items()},
         workspace_ids=targets,
         products=products,
         catalog=scanned,
         crowded_items=known.crowded_items,
         known=True,
+        baselines=baselines,
+        versions=known.versions,
+        stored_items=known.stored_items,
     )
+
+
+@dataclass(frozen=True)
+class VersionsPlan:
+    """What a run's versions level requests for one workspace's products, and for what."""
+
+    requests: int = 0
+    versions: int = 0
+    """Versions it would store (each baseline not complete yet; with `all`, every version)."""
+    estimated: int = 0
+    """Of those, versions never listed: sized as their product's draft, so `requests` is an estimate."""
+    probes: int = 0
+    """Products probed for versions (due once a day each), one request per number asked."""
 
 
 @dataclass(frozen=True)
@@ -235,6 +304,7 @@ class WorkspacePlan:
     incremental: dict[str, int]
     due: dict[Reason, int]
     """Items an incremental run lists the properties of now, per reason."""
+    versions: VersionsPlan
 
 
 def _property_requests(item_ids: pd.Series, crowded_items: Mapping[str, int]) -> int:
@@ -242,11 +312,82 @@ def _property_requests(item_ids: pd.Series, crowded_items: Mapping[str, int]) ->
     return len(item_ids) + sum(pages(crowded_items[item]) - 1 for item in item_ids if item in crowded_items)
 
 
+def _version_requests(
+    row: VersionRow, stored: int, draft_items: int, draft_extra_pages: int
+) -> tuple[int, bool]:
+    """What storing one version costs (`versions.sync_versions` lists its items, then the properties of the
+    items not stored yet), and whether that is an estimate (never listed: sized as the product's draft,
+    whose wide items' extra pages count too)."""
+    if row.item_count is None:
+        return pages(draft_items) + draft_items + draft_extra_pages, True
+    return pages(row.item_count) + max(row.item_count - stored, 0), False
+
+
+def plan_versions(
+    state: OrganizationState, product_ids: Sequence[str], mode: str, now: datetime
+) -> VersionsPlan:
+    """What `versions.sync_versions` requests for these products in `mode` at `now`, without a budget: the
+    baselines not complete, each product's probe if due (assuming the highest known version is the newest),
+    then with `all` every other version still pending, each version asked at most once a day."""
+    if mode == settings.VERSIONS_NONE:
+        return VersionsPlan()
+    items_of = state.catalog["product_id"].value_counts()
+    extra_pages = Counter[str]()
+    for item, product in zip(state.catalog["item_id"], state.catalog["product_id"], strict=True):
+        if item in state.crowded_items:
+            extra_pages[product] += pages(state.crowded_items[item]) - 1
+    requests = versions = estimated = probes = 0
+    for product_id in product_ids:
+        rows = {row.version_number: row for row in state.versions.values() if row.product_id == product_id}
+        probe_due = is_due(last_probe(rows.values(), product_id), now)
+        baseline = state.baselines.get(product_id)
+        if baseline is not None and baseline not in rows:
+            rows[baseline] = VersionRow(product_id, None, baseline)
+        stored_now = [row for number, row in rows.items() if number == baseline and _fetchable(row, now)]
+        if probe_due:
+            present = {number for number, row in rows.items() if row.status != "missing" or row in stored_now}
+            gaps = [number for number in range(1, max(present, default=0) + 1) if number not in present]
+            rows.update({number: VersionRow(product_id, None, number) for number in gaps})
+            probes += len(gaps) + 1
+        if mode == settings.VERSIONS_ALL:
+            stored_now += sorted(
+                (
+                    row
+                    for number, row in rows.items()
+                    if number != baseline and row.status == "pending" and _fetchable(row, now)
+                ),
+                key=lambda row: -row.version_number,
+            )
+        for row in stored_now:
+            cost, guessed = _version_requests(
+                row,
+                state.stored_items.get(row.key, 0),
+                int(items_of.get(product_id, 0)),
+                extra_pages[product_id],
+            )
+            requests += cost
+            versions += 1
+            estimated += guessed
+    return VersionsPlan(requests + probes, versions, estimated, probes)
+
+
+def _fetchable(row: VersionRow, now: datetime) -> bool:
+    """As `versions.sync_versions` decides: not stored yet, and not asked in vain within the interval."""
+    return row.status != "complete" and is_due(row.last_probe_at, now)
+
+
 def plan_workspaces(
-    state: OrganizationState, now: datetime | None = None, max_staleness: timedelta | None = None
+    state: OrganizationState,
+    now: datetime | None = None,
+    max_staleness: timedelta | None = None,
+    *,
+    versions_mode: str | None = None,
 ) -> list[WorkspacePlan]:
     """Per target workspace: what a full run and an incremental run (due at `now` under `max_staleness`,
-    no budget; without them, listings only) would request as the organization stands in `state`."""
+    no budget; without them, listings only) would request as the organization stands in `state`, with the
+    published versions of `versions_mode` (else `POELIS_VERSIONS`) due at `now` (else the present)."""
+    mode = resolve_versions_mode(versions_mode)
+    versions_at = now or datetime.now(UTC)
     catalog = state.catalog
     chosen_items = (
         select_items(catalog, now, IncrementalSettings(max_staleness), run_key=PLAN_RUN_KEY).items
@@ -268,51 +409,74 @@ def plan_workspaces(
             "items": sum(pages(int(items_per_product.get(product, 0))) for product in products),
         }
         reasons = chosen["reason"].value_counts()
+        versions = plan_versions(state, list(products), mode, versions_at)
         plans.append(
             WorkspacePlan(
                 workspace_id=workspace_id,
                 products=len(products),
                 items=len(items),
                 live_items=int((~items["deleted"].fillna(False).astype(bool)).sum()),
-                full={**listings, "properties": _property_requests(items["item_id"], state.crowded_items)},
+                full={
+                    **listings,
+                    "properties": _property_requests(items["item_id"], state.crowded_items),
+                    "product_versions": versions.requests,
+                },
                 incremental={
                     **listings,
                     "properties": _property_requests(chosen["item_id"], state.crowded_items),
+                    "product_versions": versions.requests,
                 },
                 due={reason: int(reasons.get(reason, 0)) for reason in REASONS},
+                versions=versions,
             )
         )
     return plans
 
 
+def organization_requests(state: OrganizationState) -> dict[str, int]:
+    """Each organization level's listing (workspaces, users): one request per page of its records."""
+    return {name: pages(records) for name, records in state.organization_records.items()}
+
+
 def full_requests(state: OrganizationState, workspaces: Sequence[WorkspacePlan]) -> int:
-    return pages(state.workspace_count) + sum(sum(workspace.full.values()) for workspace in workspaces)
+    return sum(organization_requests(state).values()) + sum(
+        sum(workspace.full.values()) for workspace in workspaces
+    )
 
 
 def incremental_requests(state: OrganizationState, workspaces: Sequence[WorkspacePlan]) -> int:
-    return pages(state.workspace_count) + sum(sum(workspace.incremental.values()) for workspace in workspaces)
+    return sum(organization_requests(state).values()) + sum(
+        sum(workspace.incremental.values()) for workspace in workspaces
+    )
 
 
 def listing_requests(state: OrganizationState, workspaces: Sequence[WorkspacePlan]) -> int:
-    """What every run spends before any property: the workspaces, products and items listings."""
-    return pages(state.workspace_count) + sum(
+    """What every run spends before any property: the organization's listings (workspaces, users), then the
+    products and items listings."""
+    return sum(organization_requests(state).values()) + sum(
         workspace.full["products"] + workspace.full["items"] for workspace in workspaces
     )
 
 
 def scan(
     client: PoelisClient, workspace_ids: Sequence[str] | None = None
-) -> tuple[list[Record], dict[str, list[Record]]]:
-    """Today's workspaces, and the target workspaces' products and the products' items (soft-deleted
-    included), as a sync lists them: the cheap listings only, about one request per 200 records."""
-    workspaces = list(client.iter_workspaces())
+) -> tuple[dict[str, list[Mapping[str, Any]]], dict[str, list[Record]]]:
+    """Today's records of each organization level (workspaces, users), and the target workspaces' products
+    and the products' items (soft-deleted included), as a sync lists them: the cheap listings only, about
+    one request per 200 records."""
+    organization = {
+        level.name: list(level.listing.fetch(client, settings.WAREHOUSE_SCOPE_ALL))
+        for level in organization_levels()
+        if level.listing is not None
+    }
+    workspaces = organization["workspaces"]
     targets = list(workspace_ids) if workspace_ids else [str(workspace["id"]) for workspace in workspaces]
     listings: dict[str, list[Record]] = {}
     for workspace_id in targets:
         listings[workspace_id] = list(client.iter_products(workspace_id))
         for product in listings[workspace_id]:
             listings[str(product["id"])] = list(client.iter_items(str(product["id"]), include_deleted=True))
-    return workspaces, listings
+    return organization, listings
 
 
 @dataclass(frozen=True)

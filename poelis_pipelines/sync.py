@@ -1,6 +1,7 @@
 """One level of the extract → normalize → merge flow, per table and scope, with no Dagster in sight.
 
-The Dagster assets are thin wrappers around these functions, and the CLI runs those assets, so there is one
+`poelis_pipelines.levels` declares the levels (most as a `Listing`, which `sync_listing` runs); the Dagster
+assets and the Airflow tasks are thin wrappers around them, and the CLI runs those assets, so there is one
 code path. A level takes the workspaces of one Dagster step (one partition, or the CLI's range of them) and
 commits per scope (a workspace's products, a product's items, a product's properties), recording the scope in
 `sync_runs` in the same transaction, so a re-executed run skips what it already committed instead of spending
@@ -24,7 +25,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -92,7 +93,7 @@ class LevelResult:
             figures.removed += counts.removed
             figures.scopes_synced.append(scope)
         if workspace_id is not None:
-            _add_cost(self.workspaces[workspace_id].http, http)
+            add_cost(self.workspaces[workspace_id].http, http)
 
     def add_resumed(self, scope: str, workspace_id: str | None) -> None:
         for figures in self._figures(workspace_id):
@@ -104,11 +105,11 @@ class LevelResult:
         return [self, self.workspaces.setdefault(workspace_id, LevelResult(self.table))]
 
 
-def _add_cost(total: dict[str, Any], cost: Mapping[str, Any]) -> None:
+def add_cost(total: dict[str, Any], cost: Mapping[str, Any]) -> None:
     """Add one HTTP cost (`StatsSnapshot.as_dict()`, retries by cause nested) to a running total."""
     for name, value in cost.items():
         if isinstance(value, Mapping):
-            _add_cost(total.setdefault(name, {}), value)
+            add_cost(total.setdefault(name, {}), value)
         else:
             total[name] = total.get(name, 0) + value
 
@@ -149,11 +150,12 @@ class ProgressBoard:
 PROGRESS = ProgressBoard()
 
 
-def _now() -> datetime:
+def now() -> datetime:
+    """The sync's clock, by one name (a simulated day replaces it)."""
     return datetime.now(UTC)
 
 
-def _http_since(client: PoelisClient, before: StatsSnapshot) -> dict[str, Any]:
+def http_since(client: PoelisClient, before: StatsSnapshot) -> dict[str, Any]:
     """What the API cost since `before`: requests, retries by cause, 429s, seconds waited, bytes."""
     return (client.stats.snapshot() - before).as_dict()
 
@@ -212,14 +214,14 @@ class _Level:
     """Fetch errors that mean the request budget is spent: the level stops early, successfully, at every
     level (a scope whose listing the budget cut short is not merged: it was not listed completely)."""
 
-    def listed_records(self, fetched: _Fetched) -> int:
+    def listed_records(self, fetched: Fetched) -> int:
         """The records of a merged scope that its batch holds (all of them: a scope is listed whole)."""
         return len(fetched.records)
 
     def note_merged(self, counts: Mapping[str, TableCounts]) -> None:
         """What a merge did per scope value; only the item-scoped level keeps it (see `_ItemLevel`)."""
 
-    def batch(self, fetched: _Fetched) -> Batch | None:
+    def batch(self, fetched: Fetched) -> Batch | None:
         """The scope's rows to merge (a fetch that failed has none)."""
         if fetched.error is not None:
             return None
@@ -233,7 +235,7 @@ class _Level:
             run_columns={"started_at": fetched.started_at, **_http_columns(fetched.http)},
         )
 
-    def item_states(self, merged: Sequence[_Fetched], *, run_key: str) -> dict[str, pd.DataFrame]:
+    def item_states(self, merged: Sequence[Fetched], *, run_key: str) -> dict[str, pd.DataFrame]:
         """The `item_sync_state` rows of the items the merged scopes listed (none for other levels): listed
         when their scope's fetch started, which every request of it followed."""
         if self.listed_items is None:
@@ -266,7 +268,7 @@ class _ItemLevel(_Level):
     changed_items: set[str] = field(default_factory=set)
     """Items whose merge inserted, updated or removed properties: tells whether hints catch property edits."""
 
-    def listed_records(self, fetched: _Fetched) -> int:
+    def listed_records(self, fetched: Fetched) -> int:
         """Records of the items listed completely: a unit the budget cut short merges only those."""
         listed = {item.item_id for item in self.completed.get(fetched.scope, [])}
         return sum(1 for record in fetched.records if record.get("item_id") in listed)
@@ -276,7 +278,7 @@ class _ItemLevel(_Level):
             item_id for item_id, count in counts.items() if count.inserted or count.updated or count.removed
         )
 
-    def batch(self, fetched: _Fetched) -> Batch | None:
+    def batch(self, fetched: Fetched) -> Batch | None:
         done = self.completed.get(fetched.scope, [])
         if not done:
             return None
@@ -300,7 +302,7 @@ class _ItemLevel(_Level):
 
 
 @dataclass
-class _Fetched:
+class Fetched:
     """One scope's listing, when its fetch started, what exactly that fetch cost, and its error if any."""
 
     scope: str
@@ -314,7 +316,7 @@ class _Abandoned(Exception):
     """The level stopped early: the prefetch in flight gives up at its next record."""
 
 
-class _Prefetcher:
+class Prefetcher:
     """Fetches scopes in order on one background thread, ahead of the caller's merges, while it holds fewer
     than `SYNC_MERGE_RECORDS` fetched records; the caller takes every scope already fetched as one group.
 
@@ -327,23 +329,30 @@ class _Prefetcher:
     may be waiting out a rate-limit window, and it never touches the warehouse.
     """
 
-    def __init__(self, level: _Level, client: PoelisClient, scopes: list[str]) -> None:
-        self._level = level
+    def __init__(
+        self,
+        table: str,
+        fetch: Callable[[str], Iterable[Mapping[str, Any]]],
+        client: PoelisClient,
+        scopes: list[str],
+    ) -> None:
+        self._table = table
+        self._fetch_scope = fetch
         self._client = client
         self._scopes = scopes
         self._stop = threading.Event()
         self._changed = threading.Condition()
-        self._ready: deque[_Fetched] = deque()
+        self._ready: deque[Fetched] = deque()
         self._held = 0  # records in `_ready`
         self._finished = False
         self._thread = threading.Thread(target=self._fetch_all, name="poelis-prefetch", daemon=True)
 
-    def _fetch(self, scope: str) -> _Fetched:
-        fetched = _Fetched(scope, _now(), [], {})
+    def _fetch(self, scope: str) -> Fetched:
+        fetched = Fetched(scope, now(), [], {})
         before = self._client.stats.snapshot()
         records: Iterator[Mapping[str, Any]] = iter(())
         try:
-            records = iter(self._level.fetch(scope))
+            records = iter(self._fetch_scope(scope))
             for record in records:
                 if self._stop.is_set():
                     raise _Abandoned(scope)
@@ -353,7 +362,7 @@ class _Prefetcher:
         finally:
             if isinstance(records, Generator):
                 records.close()  # now, not at garbage collection: a fan-out cancels its queued requests
-        fetched.http = _http_since(self._client, before)
+        fetched.http = http_since(self._client, before)
         return fetched
 
     def _may_fetch(self) -> bool:
@@ -371,7 +380,7 @@ class _Prefetcher:
                     fetched = self._fetch(scope)
                 except BaseException as error:  # a bug: the caller must fail, not see a short level
                     failure = RuntimeError(f"fetching {scope} failed: {error!r}")
-                    fetched = _Fetched(scope, _now(), [], _http_since(self._client, before), failure)
+                    fetched = Fetched(scope, now(), [], http_since(self._client, before), failure)
                 with self._changed:
                     self._ready.append(fetched)
                     self._held += len(fetched.records)
@@ -383,7 +392,7 @@ class _Prefetcher:
                 self._finished = True
                 self._changed.notify_all()
 
-    def __iter__(self) -> Iterator[list[_Fetched]]:
+    def __iter__(self) -> Iterator[list[Fetched]]:
         """Groups of consecutive scopes: the next one (waiting for it if need be) and those fetched after it,
         up to `SYNC_MERGE_RECORDS` records, ending at a failed fetch."""
         while True:
@@ -391,7 +400,7 @@ class _Prefetcher:
                 while not self._changed.wait_for(
                     lambda: bool(self._ready) or self._finished, timeout=STOP_POLL_SECONDS
                 ):
-                    raise_if_stopping(self._level.table)
+                    raise_if_stopping(self._table)
                 if not self._ready:
                     return
                 group = [self._ready.popleft()]
@@ -407,7 +416,7 @@ class _Prefetcher:
                 self._changed.notify_all()
             yield group
 
-    def __enter__(self) -> _Prefetcher:
+    def __enter__(self) -> Prefetcher:
         self._thread.start()
         return self
 
@@ -420,7 +429,7 @@ class _Prefetcher:
 
 
 def _record_failure(
-    level: _Level, warehouse: Warehouse, fetched: _Fetched, error: Exception, *, run_key: str
+    level: _Level, warehouse: Warehouse, fetched: Fetched, error: Exception, *, run_key: str
 ) -> None:
     """The scope's failure in `sync_runs`, its text scrubbed of secrets: which scope broke, and why."""
     warehouse.record_sync_run(
@@ -429,14 +438,14 @@ def _record_failure(
         fetched.scope,
         status="failed",
         started_at=fetched.started_at,
-        finished_at=_now(),
+        finished_at=now(),
         error=scrub(f"{type(error).__name__}: {error}"),
         **_http_columns(fetched.http),
     )
 
 
 def _merge_group(
-    level: _Level, warehouse: Warehouse, result: LevelResult, group: list[_Fetched], *, run_key: str
+    level: _Level, warehouse: Warehouse, result: LevelResult, group: list[Fetched], *, run_key: str
 ) -> None:
     """Merge a group of complete scopes in one transaction, which also records each scope in `sync_runs`.
 
@@ -446,8 +455,8 @@ def _merge_group(
     The group shares the time its first fetch started as `_synced_at` (every row was fetched after it).
     """
     batches: list[Batch] = []
-    merged: list[_Fetched] = []
-    failed: tuple[_Fetched, Exception] | None = None
+    merged: list[Fetched] = []
+    failed: tuple[Fetched, Exception] | None = None
     for fetched in group:
         try:
             batch = level.batch(fetched)
@@ -508,47 +517,60 @@ def _run_level(level: _Level, client: PoelisClient, warehouse: Warehouse, *, run
             result.add_resumed(scope, level.workspace_of(scope))
             PROGRESS.advance(level.table, 0)
     pending = [scope for scope in level.scopes if scope not in already_done]
-    with _Prefetcher(level, client, pending) as groups:
+    with Prefetcher(level.table, level.fetch, client, pending) as groups:
         for group in groups:
             raise_if_stopping(level.table)
             _merge_group(level, warehouse, result, group, run_key=run_key)
-    result.http = _http_since(client, before)
+    result.http = http_since(client, before)
     return result
 
 
-def sync_workspaces(client: PoelisClient, warehouse: Warehouse, *, run_key: str) -> LevelResult:
-    """List every workspace the key can see; the whole table is one complete scope."""
-    level = _Level(
-        "workspaces",
-        scopes=[settings.WAREHOUSE_SCOPE_ALL],
-        fetch=lambda _scope: client.iter_workspaces(),
-        endpoint=lambda _scope: "GET /workspaces",
-    )
-    return _run_level(level, client, warehouse, run_key=run_key)
+ListingScope = Literal["organization", "workspace", "product"]
 
 
-def sync_users(client: PoelisClient, warehouse: Warehouse, *, run_key: str) -> LevelResult:
-    """List the organization's users (who views resolve `createdBy` / `updatedBy` ids to); the whole table
-    is one complete scope, like the workspaces."""
-    level = _Level(
-        "users",
-        scopes=[settings.WAREHOUSE_SCOPE_ALL],
-        fetch=lambda _scope: client.iter_organization_users(),
-        endpoint=lambda _scope: "GET /organization/users",
-    )
-    return _run_level(level, client, warehouse, run_key=run_key)
+@dataclass(frozen=True)
+class Listing:
+    """How a level lists its records, when one listing per scope is all it takes (`poelis_pipelines.levels`
+    declares one per such level): the scope a listing covers completely, and the request for one scope."""
+
+    per: ListingScope
+    """`organization`: one listing of the whole table; `workspace`: one per workspace of the step;
+    `product`: one per product the warehouse holds for those workspaces (their records keep the workspace)."""
+    endpoint: str
+    """The request, with `{scope}` for the scope's id: how errors name a listing."""
+    fetch: Callable[[PoelisClient, str], Iterable[Mapping[str, Any]]]
+    """A scope's records, lazily (on the prefetch thread: HTTP only)."""
 
 
-def sync_products(
-    client: PoelisClient, warehouse: Warehouse, workspace_ids: Sequence[str], *, run_key: str
+def sync_listing(
+    table: str,
+    listing: Listing,
+    client: PoelisClient,
+    warehouse: Warehouse,
+    workspace_ids: Sequence[str] = (),
+    *,
+    run_key: str,
 ) -> LevelResult:
-    """List each workspace's products; a workspace is a complete scope."""
+    """Sync a level that lists each of its scopes completely with one (paged) listing, committing per scope:
+    the whole table, each of `workspace_ids`, or each product the warehouse holds for them."""
+    workspace_of: dict[str, str] = {}
+    if listing.per == "organization":
+        scopes = [settings.WAREHOUSE_SCOPE_ALL]
+    elif listing.per == "workspace":
+        workspace_of = {workspace_id: workspace_id for workspace_id in workspace_ids}
+        scopes = list(workspace_of)
+    else:
+        workspace_of = _workspace_of_products(warehouse, workspace_ids)
+        scopes = list(workspace_of)
     level = _Level(
-        "products",
-        scopes=list(workspace_ids),
-        fetch=client.iter_products,
-        endpoint=lambda scope: f"GET /products?workspace_id={scope}",
-        workspace_of=lambda workspace_id: workspace_id,
+        table,
+        scopes=scopes,
+        fetch=lambda scope: listing.fetch(client, scope),
+        endpoint=lambda scope: listing.endpoint.format(scope=scope),
+        lineage=(
+            (lambda scope: {"workspace_id": workspace_of[scope]}) if listing.per == "product" else _no_lineage
+        ),
+        workspace_of=_no_workspace if listing.per == "organization" else workspace_of.__getitem__,
     )
     return _run_level(level, client, warehouse, run_key=run_key)
 
@@ -560,22 +582,6 @@ def _workspace_of_products(warehouse: Warehouse, workspace_ids: Sequence[str]) -
         for workspace_id in workspace_ids
         for product_id in live_ids(warehouse, "products", workspace_id=workspace_id)
     }
-
-
-def sync_items(
-    client: PoelisClient, warehouse: Warehouse, workspace_ids: Sequence[str], *, run_key: str
-) -> LevelResult:
-    """List the items of each product the warehouse holds for the workspaces, committing per product."""
-    workspace_of = _workspace_of_products(warehouse, workspace_ids)
-    level = _Level(
-        "items",
-        scopes=list(workspace_of),
-        fetch=lambda product_id: client.iter_items(product_id, include_deleted=True),
-        endpoint=lambda product_id: f"GET /items?product_id={product_id}",
-        lineage=lambda product_id: {"workspace_id": workspace_of[product_id]},
-        workspace_of=workspace_of.__getitem__,
-    )
-    return _run_level(level, client, warehouse, run_key=run_key)
 
 
 def _properties_of_items(client: PoelisClient, item_ids: list[str]) -> Iterator[Mapping[str, Any]]:
@@ -644,7 +650,7 @@ def _remove_vanished_items(
     vanished = vanished_items(warehouse, workspace_ids)
     if not vanished:
         return {}
-    started_at = _now()
+    started_at = now()
     workspace_of = _workspace_of_products(warehouse, workspace_ids)
     items = [
         ListedItem(item_id, product_id, workspace_of[product_id], None, None, None, None)
@@ -684,7 +690,7 @@ def _sync_selected_properties(
     successfully, with what it fetched committed and the rest counted in the backlog.
     """
     vanished = _remove_vanished_items(warehouse, workspace_ids, run_key=run_key)
-    started = _now()
+    started = now()
     before = item_catalog(warehouse, workspace_ids)
     selection = select_items(before, started, incremental, run_key=run_key)
     resumed_items = set(before["item_id"][before["listed_by_run"].eq(run_key).fillna(False).astype(bool)])
@@ -711,7 +717,7 @@ def _sync_selected_properties(
     )
     result = _run_level(level, client, warehouse, run_key=run_key)
     after = item_catalog(warehouse, workspace_ids)
-    finished = _now()
+    finished = now()
 
     def report(workspace_ids: Sequence[str]) -> IncrementalReport:
         """The run's selection, listings and freshness over some of its workspaces."""
@@ -739,7 +745,7 @@ def properties_freshness(
 ) -> Freshness:
     """How fresh the workspaces' properties are now, and what is due, from the warehouse alone (no request):
     what a full run, or one that never reached the properties, leaves."""
-    return freshness(item_catalog(warehouse, workspace_ids), _now(), max_staleness, run_key=run_key)
+    return freshness(item_catalog(warehouse, workspace_ids), now(), max_staleness, run_key=run_key)
 
 
 def _incremental_report(

@@ -7,7 +7,7 @@ versions, so they are found from `baseline_version_number` and by probing `versi
 at most once per `VERSION_PROBE_INTERVAL_HOURS` per product.
 
 A version's content is its item listing, then each item's properties, fetched a few items at a time (the
-sync layer's prefetcher) and committed with the items they belong to: an `item_versions` row means its
+sync layer's `Prefetcher`) and committed with the items they belong to: an `item_versions` row means its
 properties are stored too, so a crash resumes a version at the first item not stored, and a version is
 marked `complete` in the transaction that stores its last item, never before. Versions spend what is left
 of the client's request budget after the draft: baselines first, then the products' probes, then (mode
@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,9 +32,10 @@ import pandas as pd
 
 from poelis_pipelines import settings
 from poelis_pipelines.client import ConfigurationError, NotFoundError, PoelisClient, RequestBudgetExhausted
-from poelis_pipelines.incremental import _workspace_filter
+from poelis_pipelines.incremental import workspace_filter
 from poelis_pipelines.normalize import normalize
-from poelis_pipelines.sync import _http_since, _Level, _now, _Prefetcher
+from poelis_pipelines.sync import Prefetcher, http_since
+from poelis_pipelines.sync import now as current_time
 from poelis_pipelines.tables import (
     ITEM_VERSIONS,
     PANDAS_DTYPES,
@@ -99,6 +100,12 @@ class VersionsResult:
         return int(self.http.get("requests", 0))
 
 
+def is_due(last_asked: datetime | None, now: datetime) -> bool:
+    """Whether a product's probe, or a version asked in vain, may be asked again: never asked, or asked at
+    least `VERSION_PROBE_INTERVAL_HOURS` ago (`plan` counts a run's versions by the same rule)."""
+    return last_asked is None or now - last_asked >= timedelta(hours=settings.VERSION_PROBE_INTERVAL_HOURS)
+
+
 class _VersionBroken(Exception):
     """A version's content could not be listed whole in this run: it stays pending until its next probe."""
 
@@ -135,6 +142,43 @@ def _version_frame(
     return frame[list(table.column_names)].reset_index(drop=True)
 
 
+def known_versions(warehouse: Warehouse, product_ids: Sequence[str]) -> dict[VersionKey, VersionRow]:
+    """The `product_versions` rows of these products."""
+    known = warehouse.read_table(PRODUCT_VERSIONS.name)
+    known = known[known["product_id"].isin(list(product_ids))]
+    rows: dict[VersionKey, VersionRow] = {}
+    for record in known.to_dict("records"):
+        row = VersionRow(**{str(name): _present(value) for name, value in record.items()})
+        row.version_number = int(row.version_number)
+        rows[row.key] = row
+    return rows
+
+
+def stored_item_counts(warehouse: Warehouse) -> dict[VersionKey, int]:
+    """Items stored per version (with their properties): where an unfinished version resumes."""
+    relation = qualified(warehouse.schema, ITEM_VERSIONS.name, warehouse.dialect)
+    frame = warehouse.query(
+        f"SELECT product_id, version_number, COUNT(*) AS n FROM {relation} "
+        "GROUP BY product_id, version_number"
+    )
+    return {
+        (str(product), int(number)): int(count)
+        for product, number, count in frame.itertuples(index=False, name=None)
+    }
+
+
+def last_probe(rows: Iterable[VersionRow], product_id: str) -> datetime | None:
+    """When the product was last asked for a version it does not have (its `missing` rows)."""
+    return max(
+        (
+            row.last_probe_at
+            for row in rows
+            if row.product_id == product_id and row.status == "missing" and row.last_probe_at
+        ),
+        default=None,
+    )
+
+
 class _Versions:
     """One run over the products of some workspaces: the known versions, what to fetch, and the writes."""
 
@@ -149,22 +193,17 @@ class _Versions:
         self.client = client
         self.warehouse = warehouse
         self.now = now
-        self.interval = timedelta(hours=settings.VERSION_PROBE_INTERVAL_HOURS)
         self.result = VersionsResult(mode)
         self.products = self._products(workspace_ids)
-        known = warehouse.read_table(PRODUCT_VERSIONS.name)
-        known = known[known["product_id"].isin(list(self.products))]
-        self.rows: dict[VersionKey, VersionRow] = {}
-        for record in known.to_dict("records"):
-            row = VersionRow(**{str(name): _present(value) for name, value in record.items()})
-            row.version_number = int(row.version_number)
-            self.rows[row.key] = row
+        self.rows = known_versions(warehouse, list(self.products))
         # decided before this run asks anything: its own 404s (a missing baseline) count from the next run on
-        self.probe_due = {product_id: self._due(self._last_probe(product_id)) for product_id in self.products}
+        self.probe_due = {
+            product_id: self._due(last_probe(self.rows.values(), product_id)) for product_id in self.products
+        }
 
     def _products(self, workspace_ids: Sequence[str]) -> dict[str, tuple[str, int | None]]:
         """The workspaces' products the API still lists → (workspace, baseline number)."""
-        where, params = _workspace_filter(workspace_ids)
+        where, params = workspace_filter(workspace_ids)
         products = qualified(self.warehouse.schema, "products", self.warehouse.dialect)
         frame = self.warehouse.query(
             f"SELECT p.id, p.workspace_id, p.baseline_version_number FROM {products} AS p "
@@ -178,23 +217,12 @@ class _Versions:
 
     # --- bookkeeping ---------------------------------------------------------------------------------------
 
-    def _last_probe(self, product_id: str) -> datetime | None:
-        """When the product was last asked for a version it does not have (its `missing` rows)."""
-        return max(
-            (
-                row.last_probe_at
-                for row in self.rows.values()
-                if row.product_id == product_id and row.status == "missing" and row.last_probe_at
-            ),
-            default=None,
-        )
-
     def _warn(self, message: str) -> None:
         self.result.warnings.append(message)
         logger.warning("%s", message)
 
     def _due(self, moment: datetime | None) -> bool:
-        return moment is None or self.now - moment >= self.interval
+        return is_due(moment, self.now)
 
     def _row(self, product_id: str, number: int) -> VersionRow:
         """The row of a version, a new pending one (found now) if the sync did not know it."""
@@ -326,14 +354,8 @@ class _Versions:
                 yield from properties
                 done.append((item_id, len(properties)))
 
-        level = _Level(
-            PROPERTY_VERSIONS.name,
-            scopes=list(units),
-            fetch=fetch,
-            endpoint=lambda unit: f"GET /properties?version={number} (items of {unit})",
-        )
         remaining = len(waiting)
-        with _Prefetcher(level, self.client, list(units)) as groups:
+        with Prefetcher(PROPERTY_VERSIONS.name, fetch, self.client, list(units)) as groups:
             for group in groups:
                 for fetched in group:
                     done = listed.get(fetched.scope, [])
@@ -342,7 +364,7 @@ class _Versions:
                     properties = normalize(
                         "properties",
                         fetched.records[:count],
-                        endpoint=level.endpoint(fetched.scope),
+                        endpoint=f"GET /properties?version={number} (items of {fetched.scope})",
                         product_id=product_id,
                         **lineage,
                     )
@@ -434,7 +456,7 @@ def sync_versions(
     if mode == settings.VERSIONS_NONE:
         return result
     before = client.stats.snapshot()
-    run = _Versions(client, warehouse, workspace_ids, mode, now or _now())
+    run = _Versions(client, warehouse, workspace_ids, mode, now or current_time())
     try:
         run.record_baselines()
         for row in run.baselines():
@@ -446,7 +468,7 @@ def sync_versions(
     except RequestBudgetExhausted:
         run.result.budget_exhausted = True
     run.tally(mode)
-    run.result.http = _http_since(client, before)
+    run.result.http = http_since(client, before)
     if run.result.backlog and run.result.budget_exhausted:
         logger.info("the request budget is spent: %d versions wait for a later run", run.result.backlog)
     return run.result

@@ -17,7 +17,7 @@ import pytest
 
 from poelis_pipelines.client import PoelisClient
 from poelis_pipelines.fake_api import FakePoelisServer
-from poelis_pipelines.sync import sync_items, sync_products, sync_workspaces
+from poelis_pipelines.levels import level
 from poelis_pipelines.tables import TABLES
 from poelis_pipelines.warehouse import Warehouse
 from poelis_pipelines.warehouse.inspection import live_ids
@@ -45,10 +45,10 @@ class Org:
         """Workspaces, products and items, as every run lists them; returns the workspace ids."""
         with self.client() as client, self.warehouse() as warehouse:
             warehouse.ensure()
-            sync_workspaces(client, warehouse, run_key=run_key)
+            level("workspaces").run(client, warehouse, run_key=run_key)
             workspace_ids = live_ids(warehouse, "workspaces")
-            sync_products(client, warehouse, workspace_ids, run_key=run_key)
-            sync_items(client, warehouse, workspace_ids, run_key=run_key)
+            level("products").run(client, warehouse, workspace_ids, run_key=run_key)
+            level("items").run(client, warehouse, workspace_ids, run_key=run_key)
         return workspace_ids
 
 

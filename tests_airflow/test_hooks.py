@@ -10,8 +10,8 @@ from types import ModuleType
 import pytest
 
 from poelis_pipelines import settings
-from poelis_pipelines.client import ConfigurationError, scrub
-from poelis_pipelines.fake_api import FakePoelisServer
+from poelis_pipelines.client import ConfigurationError, ServerError, scrub
+from poelis_pipelines.fake_api import FakePoelisServer, Faults
 
 PASSWORD = "warehouse-Passw0rd-for-tests"
 
@@ -75,6 +75,22 @@ def test_without_connections_the_environment_applies(
             assert client.base_url == server.base_url
             assert len(list(client.iter_workspaces())) == len(server.dataset.workspaces)
         assert hooks.PoelisWarehouseHook().target() == (f"duckdb:///{tmp_path}/warehouse.duckdb", "elsewhere")
+
+
+def test_the_hooks_client_retries_as_the_environment_says(
+    hooks: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`POELIS_MAX_ATTEMPTS` and `POELIS_BACKOFF_SECONDS` reach the tasks' client as they reach the CLI's."""
+    with FakePoelisServer(seed=7, scale="tiny", faults=Faults(error_503=1.0)) as server:
+        define_connection(
+            monkeypatch, "poelis_default", conn_type="poelis", host=server.base_url, password=server.api_key
+        )
+        monkeypatch.setenv(settings.ENV_MAX_ATTEMPTS, "2")
+        monkeypatch.setenv(settings.ENV_BACKOFF_SECONDS, "0.01")
+        with hooks.PoelisHook().get_client() as client, pytest.raises(ServerError):
+            list(client.iter_workspaces())
+        assert server.total_requests == 2  # unset: 6 attempts
+        assert client.stats.as_dict()["seconds_waited"] < 0.5  # one planned back-off of 10-20 ms, not 0.5-1 s
 
 
 def test_a_malformed_key_in_the_connection_is_refused_naming_the_connection(

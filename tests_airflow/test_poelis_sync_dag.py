@@ -18,6 +18,7 @@ import pytest
 
 from poelis_pipelines import settings
 from poelis_pipelines.fake_api import FakePoelisServer
+from poelis_pipelines.levels import names, workspace_levels
 from poelis_pipelines.tables import VIEWS as TABLE_VIEWS
 from poelis_pipelines.warehouse.inspection import live_ids
 
@@ -93,7 +94,7 @@ def assert_synced_exactly(run: DagRun, target: Cli) -> None:
     for (task_id, _index), summary in run.xcoms.items():
         if task_id == "sync_workspace":
             assert isinstance(summary, dict)
-            assert set(summary) == {"workspace_id", "products", "items", "properties", "versions"}
+            assert set(summary) == {"workspace_id", *names(workspace_levels())}
     assert_users_and_baselines_stored(target, target.server)
     target.outputs.append(run.output)
     target.assert_key_absent()

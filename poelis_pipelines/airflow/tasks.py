@@ -1,4 +1,5 @@
-"""The sync's levels as Airflow TaskFlow tasks: the workspace list, one workspace, the analyst views.
+"""The sync's levels (`poelis_pipelines.levels`) as Airflow TaskFlow tasks: the organization's levels, one
+workspace's levels, the analyst views.
 
 Each task calls the Dagster-free sync layer exactly as the Dagster assets do, and returns only ids and
 counts to XCom (never a key or a URL). Failures that retrying cannot fix (configuration, data contract, a
@@ -34,7 +35,8 @@ from poelis_pipelines.client import (
 )
 from poelis_pipelines.failures import failure_kind
 from poelis_pipelines.incremental import IncrementalSettings, parse_duration
-from poelis_pipelines.versions import sync_versions
+from poelis_pipelines.levels import organization_levels, workspace_levels
+from poelis_pipelines.versions import VersionsResult
 from poelis_pipelines.warehouse import Warehouse
 from poelis_pipelines.warehouse.inspection import live_ids
 
@@ -160,12 +162,12 @@ def workspaces(
     poelis_conn_id: str = PoelisHook.default_conn_name,
     warehouse_conn_id: str = PoelisWarehouseHook.default_conn_name,
 ) -> list[str]:
-    """Sync the workspace list and the organization's users; return the ids of the live workspaces, one
-    mapped task each."""
+    """Sync the organization's levels (the workspace list, its users); return the ids of the live workspaces,
+    one mapped task each."""
     context = get_current_context()
     with failures_for_airflow(), _sync_session(poelis_conn_id, warehouse_conn_id) as (client, warehouse):
-        for table, level in (("workspaces", sync.sync_workspaces), ("users", sync.sync_users)):
-            _log_level(table, level(client, warehouse, run_key=run_key(context)))
+        for level in organization_levels():
+            _log_level(level.name, level.run(client, warehouse, run_key=run_key(context)))
         return live_ids(warehouse, "workspaces")
 
 
@@ -179,31 +181,40 @@ def sync_workspace(
     poelis_conn_id: str = PoelisHook.default_conn_name,
     warehouse_conn_id: str = PoelisWarehouseHook.default_conn_name,
 ) -> dict[str, Any]:
-    """Sync one workspace's products, items and properties, in that order, then its products' published
-    versions with what the budget leaves; return its counts per table."""
+    """Sync one workspace's levels in order (products, items, properties, then its products' published
+    versions with what the budget leaves); return its counts per level."""
     context = get_current_context()
     context["poelis_workspace_id"] = workspace_id  # type: ignore[typeddict-unknown-key]  # the map index's label
-    key = run_key(context)
     summary: dict[str, Any] = {"workspace_id": workspace_id}
     with failures_for_airflow(), _sync_session(poelis_conn_id, warehouse_conn_id) as (client, warehouse):
         incremental = incremental_settings(context["params"])
-        for table, level in (("products", sync.sync_products), ("items", sync.sync_items)):
-            result = level(client, warehouse, [workspace_id], run_key=key)
-            _log_level(table, result)
-            summary[table] = _counts(result)
-        result = sync.sync_properties(client, warehouse, [workspace_id], run_key=key, incremental=incremental)
-        _log_level("properties", result)
-        summary["properties"] = _counts(result)
-        versions = sync_versions(client, warehouse, [workspace_id], mode=context["params"].get("versions"))
-        for warning in versions.warnings:
-            log.warning("versions: %s", warning)
-        summary["versions"] = {
-            "complete": versions.complete,
-            "pending": versions.pending,
-            "stored": len(versions.completed),
-            "requests": versions.requests,
-        }
+        for level in workspace_levels():
+            result = level.run(
+                client,
+                warehouse,
+                [workspace_id],
+                run_key=run_key(context),
+                incremental=incremental,
+                versions=context["params"].get("versions"),
+            )
+            if isinstance(result, VersionsResult):
+                summary[level.name] = _versions_counts(result)
+            else:
+                _log_level(level.name, result)
+                summary[level.name] = _counts(result)
     return summary
+
+
+def _versions_counts(result: VersionsResult) -> dict[str, int]:
+    """A versions run's counts, its warnings logged."""
+    for warning in result.warnings:
+        log.warning("versions: %s", warning)
+    return {
+        "complete": result.complete,
+        "pending": result.pending,
+        "stored": len(result.completed),
+        "requests": result.requests,
+    }
 
 
 # none_failed: an organization without workspaces maps no task, and still gets its views.

@@ -2,7 +2,9 @@
 key's quota, and what the schedule can hold, before spending any of the quota.
 
 From the warehouse's last state it sends no request; `--scan` spends only the cheap listings (workspaces,
-products, items: about one request per 200 records) to count today's organization, and writes nothing.
+users, products, items: about one request per 200 records) to count today's organization, and writes
+nothing. The published versions of the versions mode (`--versions`, else `POELIS_VERSIONS`) are counted from
+what the warehouse knows of them (see `poelis_pipelines.plan`).
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from poelis_pipelines.cli.output import EXIT_CONFIG, EXIT_OK, Output, fixed_widt
 from poelis_pipelines.client import ConfigurationError
 from poelis_pipelines.client.config import resolve_quota_share
 from poelis_pipelines.incremental import REASONS, parse_duration
+from poelis_pipelines.levels import names, workspace_levels
 from poelis_pipelines.plan import (
-    LEVELS,
     OrganizationState,
     ScheduleCapacity,
     WorkspacePlan,
@@ -27,21 +29,28 @@ from poelis_pipelines.plan import (
     full_requests,
     incremental_requests,
     listing_requests,
-    pages,
+    organization_requests,
     plan_workspaces,
     quota_per_minute,
     scan,
     scanned_state,
     warehouse_state,
 )
+from poelis_pipelines.versions import resolve_versions_mode
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--scan",
         action="store_true",
-        help="list workspaces, products and items now (about one request per 200 records) to count "
-        "today's organization; without it no request is sent",
+        help="list workspaces, users, products and items now (about one request per 200 records) to "
+        "count today's organization; without it no request is sent",
+    )
+    parser.add_argument(
+        "--versions",
+        choices=settings.VERSIONS_CHOICES,
+        help=f"the published versions a sync stores (default: ${settings.ENV_VERSIONS}, else "
+        f"{settings.DEFAULT_VERSIONS})",
     )
     parser.add_argument(
         "--workspace",
@@ -114,6 +123,7 @@ def build_report(
     max_staleness: timedelta,
     cron: str,
     scan_requests: int | None,
+    versions_mode: str,
 ) -> dict[str, Any]:
     """Everything `plan` says, as one JSON-ready object."""
     rate = requests_per_minute * share
@@ -131,6 +141,7 @@ def build_report(
     held = holdable is not None and holdable <= max(max_staleness, capacity.interval)
     full_properties = sum(workspace.full["properties"] for workspace in workspaces)
     due = {reason: sum(workspace.due[reason] for workspace in workspaces) for reason in REASONS}
+    versions = [workspace.versions for workspace in workspaces]
     return {
         "source": "scan" if scan_requests is not None else "warehouse",
         "scan_requests": scan_requests,
@@ -138,7 +149,14 @@ def build_report(
         "full_requests": full,
         "incremental_requests": incremental,
         "incremental_due_items": due,
-        "workspace_listing_requests": pages(state.workspace_count),
+        "organization": organization_requests(state),
+        "versions_mode": versions_mode,
+        "versions": {
+            "requests": sum(plan.requests for plan in versions),
+            "to_store": sum(plan.versions for plan in versions),
+            "estimated": sum(plan.estimated for plan in versions),
+            "probes": sum(plan.probes for plan in versions),
+        },
         "workspaces": [
             {
                 "id": workspace.workspace_id,
@@ -148,6 +166,11 @@ def build_report(
                 "full": workspace.full,
                 "incremental": workspace.incremental,
                 "due_items": workspace.due,
+                "versions": {
+                    "to_store": workspace.versions.versions,
+                    "estimated": workspace.versions.estimated,
+                    "probes": workspace.versions.probes,
+                },
             }
             for workspace in workspaces
         ],
@@ -192,10 +215,11 @@ def format_report(report: dict[str, Any]) -> list[str]:
             "(--scan lists them now, without writing the warehouse)"
         )
         return lines
-    listing = f"{report['workspace_listing_requests']:,}"
-    rows = [("workspace", "level", "full", "incremental"), ("(organization)", "workspaces", listing, listing)]
+    rows = [("workspace", "level", "full", "incremental")]
+    for level, requests in report["organization"].items():
+        rows.append(("(organization)", level, f"{requests:,}", f"{requests:,}"))
     for workspace in workspaces:
-        for level in LEVELS:
+        for level in names(workspace_levels()):
             rows.append(
                 (
                     workspace["id"],
@@ -220,6 +244,7 @@ def format_report(report: dict[str, Any]) -> list[str]:
         f"{due['hint']:,} hinted and {due['rotation']:,} due items, max staleness "
         f"{_describe_duration(timedelta(hours=report['max_staleness_hours']))})",
     ]
+    lines.append(versions_line(report))
     interval = timedelta(minutes=schedule["interval_minutes"])
     budget = (
         f"schedule {schedule['cron']!r} (every {_describe_duration(interval)}): "
@@ -244,6 +269,23 @@ def format_report(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+def versions_line(report: dict[str, Any]) -> str:
+    """What the published versions cost in both runs, and how much of it is an estimate."""
+    versions = report["versions"]
+    if report["versions_mode"] == settings.VERSIONS_NONE:
+        return "published versions: none stored (--versions none)"
+    estimate = (
+        f"; {versions['estimated']:,} never listed, sized as their product's draft (an estimate)"
+        if versions["estimated"]
+        else ""
+    )
+    return (
+        f"published versions ({report['versions_mode']}): {versions['requests']:,} requests, for "
+        f"{versions['to_store']:,} version(s) to store and {versions['probes']:,} product probe(s) due"
+        f"{estimate}"
+    )
+
+
 def run_plan(args: argparse.Namespace, output: Output) -> int:
     from poelis_pipelines.cli.sync_command import (
         apply_target_arguments,
@@ -257,6 +299,7 @@ def run_plan(args: argparse.Namespace, output: Output) -> int:
     try:
         share, max_staleness, cron = _settings(args)
         schedule_interval(cron)
+        versions_mode = resolve_versions_mode(args.versions)
     except ConfigurationError as error:
         return output.fail(error, EXIT_CONFIG)
     with warehouse_from_environment() as warehouse:
@@ -270,10 +313,10 @@ def run_plan(args: argparse.Namespace, output: Output) -> int:
     advertised, scan_requests = None, None
     if args.scan:
         with client_from_environment() as client, retry_notices_for(output, client.base_url):
-            workspaces, listings = scan(client, workspace_ids)
+            organization, listings = scan(client, workspace_ids)
             advertised = client.advertised_rate_limit
-        state = scanned_state(state, workspaces, listings, workspace_ids)
-    plans = plan_workspaces(state, datetime.now(UTC), max_staleness)
+        state = scanned_state(state, organization, listings, workspace_ids)
+    plans = plan_workspaces(state, datetime.now(UTC), max_staleness, versions_mode=versions_mode)
     if args.scan:
         scan_requests = listing_requests(state, plans)
     requests_per_minute = float(args.rate_limit) if args.rate_limit else quota_per_minute(advertised)
@@ -285,6 +328,7 @@ def run_plan(args: argparse.Namespace, output: Output) -> int:
         max_staleness=max_staleness,
         cron=cron,
         scan_requests=scan_requests,
+        versions_mode=versions_mode,
     )
     if args.json:
         output.line(json.dumps(report))

@@ -16,13 +16,13 @@ from poelis_pipelines import settings
 from poelis_pipelines.cli import interrupts
 from poelis_pipelines.cli.output import Output, fixed_width
 from poelis_pipelines.cli.runner import SUMMARY_FIELDS, VERSIONS_SUMMARY_FIELDS, SyncSummary
-from poelis_pipelines.defs.poelis.resources import number_from_environment
+from poelis_pipelines.client.config import number_from_environment
 from poelis_pipelines.incremental import REASONS, Freshness, Reason
+from poelis_pipelines.levels import VERSIONS_LEVEL, names
 from poelis_pipelines.plan import SyncPlan, describe_minutes
 from poelis_pipelines.sync import PROGRESS, STOP
 
 REFRESH_SECONDS = 0.25
-LEVEL_ORDER = ("workspaces", "users", "products", "items", "properties")
 
 
 def _requests_so_far() -> int:
@@ -41,7 +41,7 @@ def _progress_table(eta: str) -> Table:
     for header in ("level", "scopes done", "records"):
         table.add_column(header, justify="right" if header != "level" else "left")
     levels = PROGRESS.snapshot()
-    for level in LEVEL_ORDER:
+    for level in names():
         if level in levels:
             values = levels[level]
             table.add_row(level, f"{values['done']}/{values['total']}", str(values["records"]))
@@ -125,7 +125,7 @@ class ProgressDisplay:
     def progress_line(self) -> str:
         """Where the sync is: the level in progress, its scopes and records, requests so far and the ETA."""
         levels = PROGRESS.snapshot()
-        current = [level for level in LEVEL_ORDER if level in levels]
+        current = [level for level in names() if level in levels]
         requests = f"{_requests_so_far():,} requests"
         if not current:
             return f"progress: starting, {requests}"
@@ -166,12 +166,12 @@ def format_summary(summary: SyncSummary) -> str:
     even its header, when nothing was synced)."""
     headers = ("table", *SUMMARY_FIELDS)
     rows: list[tuple[str, ...]] = [headers]
-    for table in LEVEL_ORDER:
-        if table in summary.tables:
+    for table in names():
+        if table in summary.tables and table != VERSIONS_LEVEL:  # versions have a line of their own
             totals = summary.tables[table]
             rows.append((table, *(str(int(totals[name])) for name in SUMMARY_FIELDS)))
     lines = fixed_width(rows) if len(rows) > 1 else []
-    versions = summary.tables.get("product_versions")
+    versions = summary.tables.get(VERSIONS_LEVEL)
     if versions is not None:
         lines.append(versions_line(versions))
     if summary.interrupted:
@@ -210,10 +210,11 @@ def describe_incremental_plan(
 ) -> str:
     """The up-front line of an incremental sync: the listings, then the items whose properties are due now."""
     due = ", ".join(f"{selected[reason]:,} {reason}" for reason in REASONS)
+    versions = f", then {plan.versions_requests:,} for published versions" if plan.versions_requests else ""
     return (
         f"an incremental sync of {plan.workspaces:,} workspace(s), {plan.items:,} items known: about "
         f"{listings:,} listing requests, then the properties of the items due now ({due}; the listings "
-        "may add new or changed items): "
+        f"may add new or changed items){versions}: "
         f"about {requests:,} requests; at {requests_per_minute:g} requests/min "
         f"{describe_minutes(requests / requests_per_minute)}"
     )

@@ -1,9 +1,10 @@
 """Runs the Dagster assets in this process: the CLI's only way to sync (one code path with the UI).
 
 Runs are recorded in the instance at `DAGSTER_HOME` when it is set, so CLI syncs show in the Dagster UI. The
-workspace list is synced in one run (the partitions come from it), then every workspace partition and the
-views in a second run over the partition range: Dagster's fixed cost per run (~1 s: run record, planned
-events, a SQLite event log) is paid twice per sync instead of once per workspace.
+organization's levels (`levels.organization_levels()`: the workspace list, whence the partitions, and the
+users) are synced in one run, then every workspace partition's levels (`levels.workspace_levels()`, in
+order) and the views in a second run over the partition range: Dagster's fixed cost per run (~1 s: run
+record, planned events, a SQLite event log) is paid twice per sync instead of once per workspace.
 
 A run executes on a thread of its own: on the main thread Dagster takes over SIGINT and SIGTERM and turns them
 into an exception raised wherever a step happens to be, which the RetryPolicy then retries. Off the main
@@ -29,10 +30,8 @@ from poelis_pipelines.defs.poelis.checks import PROPERTIES_STALENESS
 from poelis_pipelines.defs.poelis.keys import asset_key
 from poelis_pipelines.defs.poelis.schedules import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
 from poelis_pipelines.incremental import REASONS
+from poelis_pipelines.levels import names, organization_levels, workspace_levels
 
-LEVELS_PER_WORKSPACE = ("products", "items", "properties")
-WITH_THE_WORKSPACE_LIST = ("users",)  # organization-wide: synced in the workspace list's run
-AFTER_THE_LEVELS = ("product_versions",)  # after the draft's levels: versions spend what the budget leaves
 TRIGGER_TAG = "poelis/trigger"
 HOST_TAG = "poelis/host"
 PID_TAG = "poelis/pid"  # with the host: tells a killed CLI run from a live one
@@ -335,7 +334,7 @@ class Runner:
         if (
             self._stopping()
             or self._budget_spent()
-            or not self._execute("workspaces", ["workspaces", *WITH_THE_WORKSPACE_LIST])
+            or not self._execute("workspaces", names(organization_levels()))
         ):
             return self.summary
         available = list_workspaces()
@@ -367,7 +366,7 @@ class Runner:
             if on_step:
                 on_step(label)
             views = ["analyst_views"] if index == len(ranges) - 1 else []
-            self._execute(label, [*LEVELS_PER_WORKSPACE, *AFTER_THE_LEVELS, *views], workspace_ids)
+            self._execute(label, [*names(workspace_levels()), *views], workspace_ids)
             if self.configuration_failed():
                 return self.summary
         # Skipped after a failed step: the views still matter.

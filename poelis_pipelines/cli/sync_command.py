@@ -36,13 +36,12 @@ from poelis_pipelines.cli.sync_state import (
 )
 from poelis_pipelines.cli.workspaces import resolve_workspace_arguments
 from poelis_pipelines.client import ConfigurationError, PoelisClient
-from poelis_pipelines.client.config import resolve_max_requests
+from poelis_pipelines.client.config import resolve_backoff_seconds, resolve_max_attempts, resolve_max_requests
 from poelis_pipelines.client.secrets import scrub
 from poelis_pipelines.defs.poelis.resources import (
     PoelisSyncSettings,
     WarehouseResource,
     flag_from_environment,
-    number_from_environment,
 )
 from poelis_pipelines.incremental import IncrementalSettings, item_catalog, parse_duration, select_items
 from poelis_pipelines.normalize.errors import UnknownPropertyTypeWarning
@@ -91,9 +90,9 @@ def sync_options(args: argparse.Namespace) -> SyncOptions:
 
 def retry_notices_for(output: Output, base_url: str) -> contextlib.AbstractContextManager[None]:
     """Say at the first retry of each kind that the API is being retried, and for how long at most."""
-    attempts = int(number_from_environment(settings.ENV_MAX_ATTEMPTS, settings.DEFAULT_MAX_ATTEMPTS))
-    backoff = number_from_environment(settings.ENV_BACKOFF_SECONDS, settings.DEFAULT_BACKOFF_SECONDS)
-    budget = retry_budget_seconds(attempts, backoff, settings.DEFAULT_MAX_BACKOFF_SECONDS)
+    budget = retry_budget_seconds(
+        resolve_max_attempts(), resolve_backoff_seconds(), settings.DEFAULT_MAX_BACKOFF_SECONDS
+    )
     return retry_notices(output, base_url, budget)
 
 
@@ -114,9 +113,7 @@ def _warehouse_failure(output: Output, error: WarehouseError) -> int:
 def check_client_configuration(output: Output, args: argparse.Namespace | None = None) -> int | None:
     """Refuse a bad key, base URL, retry, budget or staleness setting before Dagster starts."""
     try:
-        number_from_environment(settings.ENV_MAX_ATTEMPTS, settings.DEFAULT_MAX_ATTEMPTS)
-        number_from_environment(settings.ENV_BACKOFF_SECONDS, settings.DEFAULT_BACKOFF_SECONDS)
-        client_from_environment().close()
+        client_from_environment().close()  # the key, the URL and the quota and retry knobs
         if args is not None:
             sync_options(args)
             staleness_settings(args).staleness_bound()
@@ -192,9 +189,9 @@ def announce_plan(
         output.line(plan.describe(requests_per_minute))
         display.follow(plan, requests_per_minute)
         return
-    listings = plan.requests - plan.items
+    listings = plan.requests - plan.items - plan.versions_requests
     selected = due.selected
-    requests = listings + sum(selected.values())
+    requests = listings + sum(selected.values()) + plan.versions_requests
     if options.max_requests is not None:
         requests = min(requests, options.max_requests)
     output.line(describe_incremental_plan(plan, listings, selected, requests, requests_per_minute))

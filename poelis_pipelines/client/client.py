@@ -23,7 +23,14 @@ from urllib3.exceptions import NewConnectionError
 
 from poelis_pipelines import __version__, settings
 
-from .config import resolve_api_key, resolve_base_url, resolve_max_requests, resolve_quota_share
+from .config import (
+    resolve_api_key,
+    resolve_backoff_seconds,
+    resolve_base_url,
+    resolve_max_attempts,
+    resolve_max_requests,
+    resolve_quota_share,
+)
 from .errors import (
     AuthenticationError,
     NoAPIAtBaseURLError,
@@ -67,7 +74,8 @@ class PoelisClient:
 
     The key comes from `api_key`, else `POELIS_API_KEY`, else the file named by `POELIS_API_KEY_FILE`;
     the base URL from `base_url`, else `POELIS_BASE_URL`, else production. Both are checked before any
-    request. `backoff_seconds`/`max_backoff_seconds` shape the backoff between attempts (tests shrink them).
+    request. `max_attempts` (else `POELIS_MAX_ATTEMPTS`, else 6) and `backoff_seconds` (else
+    `POELIS_BACKOFF_SECONDS`, else 0.5), with `max_backoff_seconds`, shape the retries (tests shrink them).
 
     `quota_share` (else `POELIS_QUOTA_SHARE`, else 0.8) is the part of each rate-limit window the client may
     spend (see `ratelimit.RateLimiter`); `max_requests` (else `POELIS_MAX_REQUESTS`, else no limit) caps the
@@ -80,18 +88,19 @@ class PoelisClient:
         base_url: str | None = None,
         *,
         timeout: float = settings.DEFAULT_TIMEOUT_SECONDS,
-        max_attempts: int = settings.DEFAULT_MAX_ATTEMPTS,
+        max_attempts: int | None = None,
         page_size: int = settings.MAX_PAGE_SIZE,
         max_concurrency: int = settings.DEFAULT_MAX_CONCURRENCY,
         requests_per_minute: int | None = None,
         quota_share: float | None = None,
         max_requests: int | None = None,
         allow_insecure_http: bool = False,
-        backoff_seconds: float = settings.DEFAULT_BACKOFF_SECONDS,
+        backoff_seconds: float | None = None,
         max_backoff_seconds: float = settings.DEFAULT_MAX_BACKOFF_SECONDS,
     ) -> None:
         if not 1 <= page_size <= settings.MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be between 1 and {settings.MAX_PAGE_SIZE}, not {page_size}")
+        max_attempts = resolve_max_attempts(max_attempts)
         if max_attempts < 1 or max_concurrency < 1:
             raise ValueError("max_attempts and max_concurrency must be at least 1")
         self._api_key = resolve_api_key(api_key)
@@ -101,7 +110,7 @@ class PoelisClient:
         self.max_attempts = max_attempts
         self.page_size = page_size
         self.max_concurrency = max_concurrency
-        self._backoff_seconds = backoff_seconds
+        self._backoff_seconds = resolve_backoff_seconds(backoff_seconds)
         self._max_backoff_seconds = max_backoff_seconds
         self.stats = ClientStats()
         self.quota_share = resolve_quota_share(quota_share)

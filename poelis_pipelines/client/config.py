@@ -1,5 +1,6 @@
-"""Where the key, the base URL and the quota knobs come from, and the checks that refuse a bad one before any
-request."""
+"""Where the key, the base URL, the quota and the retry knobs come from, and the checks that refuse a bad one
+before any request. Every caller (the Dagster resource, the CLI, the Airflow hook) builds its client with
+these defaults, so one environment configures them all."""
 
 from __future__ import annotations
 
@@ -136,6 +137,35 @@ def resolve_max_requests(max_requests: int | None = None) -> int | None:
         source = f"${settings.ENV_MAX_REQUESTS}" if max_requests is None else "max_requests"
         raise ConfigurationError(f"{source} must be a positive whole number of requests, got {raw!r}.")
     return budget
+
+
+def number_from_environment(variable: str, default: float) -> float:
+    """A positive number from the environment (read when a client or run starts), else the default."""
+    raw = os.environ.get(variable, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not value > 0:  # (NaN fails it too)
+        raise ConfigurationError(f"${variable} must be a positive number, got {raw!r}")
+    return value
+
+
+def resolve_max_attempts(max_attempts: int | None = None) -> int:
+    """Attempts per request: the argument, else `POELIS_MAX_ATTEMPTS`, else the default."""
+    if max_attempts is not None:
+        return max_attempts
+    return int(number_from_environment(settings.ENV_MAX_ATTEMPTS, settings.DEFAULT_MAX_ATTEMPTS))
+
+
+def resolve_backoff_seconds(backoff_seconds: float | None = None) -> float:
+    """The first back-off between attempts (it doubles each time): the argument, else
+    `POELIS_BACKOFF_SECONDS`, else the default."""
+    if backoff_seconds is not None:
+        return backoff_seconds
+    return number_from_environment(settings.ENV_BACKOFF_SECONDS, settings.DEFAULT_BACKOFF_SECONDS)
 
 
 def _is_loopback(host: str) -> bool:

@@ -14,6 +14,7 @@ from test_cli import cli_env, run_cli  # noqa: F401 - cli_env is a fixture
 
 from poelis_pipelines import settings
 from poelis_pipelines.fake_api import FakePoelisServer
+from poelis_pipelines.levels import names, organization_levels, workspace_levels
 from poelis_pipelines.plan import ScheduleCapacity, pages
 from poelis_pipelines.warehouse import Warehouse
 
@@ -43,12 +44,13 @@ def synced(fake: FakePoelisServer, *arguments: str, env: dict[str, str], cwd: Pa
 
 
 def listing_requests(fake: FakePoelisServer) -> int:
-    """The workspaces, products and items listings of a full crawl of the fake, from its records."""
+    """The workspaces, users, products and items listings of a full crawl of the fake, from its records."""
     dataset = fake.dataset
     products_of = Counter(product["workspace_id"] for product in dataset.products)
     items_of = Counter(item["product_id"] for item in dataset.items)
     return (
         pages(len(dataset.workspaces))
+        + pages(len(dataset.users))
         + sum(pages(products_of[workspace["id"]]) for workspace in dataset.workspaces)
         + sum(pages(items_of[product["id"]]) for product in dataset.products)
     )
@@ -64,13 +66,18 @@ def assert_report_shape(report: dict[str, Any]) -> None:
     for key in ("full_requests", "incremental_requests", "full_minutes", "incremental_minutes"):
         assert isinstance(report[key], int | float), key
     assert set(report["incremental_due_items"]) == {"new", "hint", "rotation"}
+    assert list(report["organization"]) == list(names(organization_levels()))
     for workspace in report["workspaces"]:
-        assert set(workspace["full"]) == set(workspace["incremental"]) == {"products", "items", "properties"}
+        assert list(workspace["full"]) == list(workspace["incremental"]) == list(names(workspace_levels()))
+        assert workspace["full"]["product_versions"] == workspace["incremental"]["product_versions"]
     assert {"budget_per_run", "first_load_runs", "holdable_staleness_hours", "bound_held"} <= set(
         report["schedule"]
     )
-    assert report["full_requests"] == report["workspace_listing_requests"] + sum(
+    assert report["full_requests"] == sum(report["organization"].values()) + sum(
         sum(workspace["full"].values()) for workspace in report["workspaces"]
+    )
+    assert report["versions"]["requests"] == sum(
+        workspace["full"]["product_versions"] for workspace in report["workspaces"]
     )
 
 
@@ -82,6 +89,9 @@ def test_from_a_synced_warehouse_plan_sends_nothing_and_counts_a_full_sync_exact
     assert spent == 0, "without --scan, plan sends no request"
     assert_report_shape(report)
     assert report["source"] == "warehouse"
+    assert report["versions"] == {"requests": 0, "to_store": 0, "estimated": 0, "probes": 0}, (
+        "the baselines are complete and every product was probed today"
+    )
     assert report["full_requests"] == minimum_requests(fake_api)
     listings = listing_requests(fake_api)
     assert report["incremental_requests"] == listings, "everything was listed just now: only listings are due"
@@ -97,6 +107,15 @@ def test_from_a_synced_warehouse_plan_sends_nothing_and_counts_a_full_sync_exact
     assert text.returncode == 0, text.stderr
     assert f"full sync: {report['full_requests']:,} requests" in text.stdout
     assert f"incremental run now: {listings:,} requests" in text.stdout
+    assert "published versions (baseline): 0 requests, for 0 version(s) to store" in text.stdout
+
+    every_version, spent = plan_json(fake_api, "--versions", "all", env=env, cwd=tmp_path)
+    baselines = sum(1 for product in fake_api.dataset.products if product.get("baseline_version_number"))
+    others = sum(len(versions) for versions in fake_api.dataset.versions.values()) - baselines
+    assert spent == 0
+    assert every_version["versions_mode"] == "all"
+    assert every_version["versions"]["to_store"] == every_version["versions"]["estimated"] == others > 0
+    assert every_version["full_requests"] == report["full_requests"] + every_version["versions"]["requests"]
 
     # On an unchanged organization, the next full sync makes the requests the plan said (within 5%).
     full_sync = synced(fake_api, "--full", "--fresh", env=env, cwd=tmp_path)
@@ -118,9 +137,11 @@ def test_scan_on_an_empty_warehouse_plans_the_first_load_and_writes_nothing(
     assert_report_shape(report)
     items = len(fake_api.dataset.items)
     assert report["incremental_due_items"] == {"new": items, "hint": 0, "rotation": 0}
-    assert report["full_requests"] == report["incremental_requests"] == listings + items
+    versions = report["versions"]["requests"]
+    assert versions > 0, "every product's probe, and its baseline sized as its draft"
+    assert report["full_requests"] == report["incremental_requests"] == listings + items + versions
     minimum = minimum_requests(fake_api)
-    assert abs(minimum - report["full_requests"]) <= 0.05 * minimum, (
+    assert abs(minimum - (report["full_requests"] - versions)) <= 0.05 * minimum, (
         "only wide items' extra pages are unknown"
     )
     assert report["requests_per_minute"] == settings.DEFAULT_RATE_LIMIT_PER_MINUTE * 0.5  # advertised x share
@@ -164,7 +185,8 @@ def test_after_changes_a_scan_counts_the_new_and_hinted_items(
     assert report["incremental_due_items"] == due
     properties = sum(workspace["incremental"]["properties"] for workspace in report["workspaces"])
     assert properties == sum(due.values())
-    assert report["incremental_requests"] == report["scan_requests"] + properties
+    versions = report["versions"]["requests"]
+    assert report["incremental_requests"] == report["scan_requests"] + properties + versions
     assert report["schedule"]["next_run_requests"] == report["incremental_requests"], (
         "the daily budget covers it"
     )

@@ -22,9 +22,6 @@ PROGRESS_LINE = re.compile(
 )
 
 
-USERS_ROUTE = "/v1/public/organization/users"
-
-
 @pytest.fixture
 def env(cli_env: dict[str, str]) -> dict[str, str]:  # noqa: F811 - the fixture imported above
     (Path(cli_env["DAGSTER_HOME"]) / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
@@ -32,13 +29,12 @@ def env(cli_env: dict[str, str]) -> dict[str, str]:  # noqa: F811 - the fixture 
 
 
 def requests_of(fake_api: object, *arguments: str, env: dict[str, str], cwd: Path) -> tuple[int, str]:
-    """Run `sync --versions none *arguments`; the draft's requests the fake API answered meanwhile (the plan
-    counts neither the users listing nor published versions yet), and the sync's stdout."""
+    """Run `sync --versions none *arguments` (the versions' own count is checked in tests/versions); the
+    requests the fake API answered meanwhile, and the sync's stdout."""
     fake_api.reset_counters()  # type: ignore[attr-defined]
     result = run_cli("sync", "--versions", "none", *arguments, env=env, cwd=cwd)
     assert result.returncode == 0, result.stdout + result.stderr
-    counters = fake_api.counters  # type: ignore[attr-defined]
-    return sum(count for (route, _status), count in counters.items() if route != USERS_ROUTE), result.stdout
+    return fake_api.total_requests, result.stdout  # type: ignore[attr-defined]
 
 
 def test_paging_costs_one_request_more_than_the_full_pages() -> None:
@@ -62,10 +58,10 @@ def test_the_estimate_is_exactly_the_requests_of_a_full_sync(
     assert "its size is unknown until items are listed" in first_output
     assert "about one request per item" in first_output
     with Warehouse(env[settings.ENV_WAREHOUSE_URL]) as warehouse:
-        plan = plan_full_sync(warehouse)
+        plan = plan_full_sync(warehouse, versions_mode=settings.VERSIONS_NONE)
         counts = {table: warehouse.row_count(table) for table in ("workspaces", "products", "items")}
         chosen = str(warehouse.query("SELECT min(id) AS id FROM {{schema}}.workspaces")["id"].iloc[0])
-        one_workspace = plan_full_sync(warehouse, [chosen])
+        one_workspace = plan_full_sync(warehouse, [chosen], versions_mode=settings.VERSIONS_NONE)
     assert (plan.workspaces, plan.products, plan.items) == (
         counts["workspaces"],
         counts["products"],

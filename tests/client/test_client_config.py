@@ -9,8 +9,8 @@ import pytest
 from client_helpers import assert_no_key
 
 from poelis_pipelines import settings
-from poelis_pipelines.client import AuthenticationError, ConfigurationError, PoelisClient
-from poelis_pipelines.fake_api import RateLimit
+from poelis_pipelines.client import AuthenticationError, ConfigurationError, PoelisClient, ServerError
+from poelis_pipelines.fake_api import Faults, RateLimit
 
 WELL_FORMED_UNKNOWN_KEY = settings.API_KEY_PREFIX + "Zq3" * 14 + "x"
 
@@ -172,4 +172,37 @@ def test_a_bad_request_budget_is_one_sentence_naming_the_variable(
 def test_bad_quota_arguments_are_refused_before_any_request(fake_api: Any, options: dict[str, Any]) -> None:
     with pytest.raises(ConfigurationError, match=rf"^{next(iter(options))} must be"):
         PoelisClient(api_key=fake_api.api_key, base_url=fake_api.base_url, **options)
+    assert fake_api.total_requests == 0
+
+
+def test_retry_knobs_come_from_the_arguments_else_the_environment(
+    fake_api: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every caller's client (Dagster resource, CLI, Airflow hook) retries as `POELIS_MAX_ATTEMPTS` and
+    `POELIS_BACKOFF_SECONDS` say: three attempts, waits planned from a 10 ms back-off (6 and 0.5 s unset)."""
+    fake_api.faults = Faults(error_503=1.0)
+    monkeypatch.setenv(settings.ENV_MAX_ATTEMPTS, "3")
+    monkeypatch.setenv(settings.ENV_BACKOFF_SECONDS, "0.01")
+    with PoelisClient(api_key=fake_api.api_key, base_url=fake_api.base_url) as client:
+        with pytest.raises(ServerError):
+            list(client.iter_workspaces())
+        assert client.stats.requests == 3
+        # the planned back-offs: 10 ms, then 20 ms, each plus up to 10 ms of jitter (unset: at least 1.5 s)
+        assert 0.03 <= client.stats.as_dict()["seconds_waited"] < 1.0
+
+    fake_api.reset_counters()
+    options = {"api_key": fake_api.api_key, "base_url": fake_api.base_url, "max_attempts": 2}
+    with PoelisClient(**options) as client, pytest.raises(ServerError):  # the argument wins
+        list(client.iter_workspaces())
+    assert fake_api.total_requests == 2
+
+
+@pytest.mark.parametrize("variable", [settings.ENV_MAX_ATTEMPTS, settings.ENV_BACKOFF_SECONDS])
+@pytest.mark.parametrize("value", ["0", "-1", "soon"])
+def test_a_bad_retry_knob_is_refused_naming_the_variable(
+    fake_api: Any, monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigurationError, match=rf"^\${variable} must be a positive number, got '{value}'$"):
+        PoelisClient(api_key=fake_api.api_key, base_url=fake_api.base_url)
     assert fake_api.total_requests == 0

@@ -12,17 +12,18 @@ from sync_helpers import SyncTarget
 
 from poelis_pipelines import settings
 from poelis_pipelines.cli.runner import (
-    LEVELS_PER_WORKSPACE,
     PARTITION_RANGE_END_TAG,
     PARTITION_RANGE_START_TAG,
     SyncOptions,
 )
 from poelis_pipelines.defs.poelis.keys import asset_key
 from poelis_pipelines.defs.poelis.metadata import readable_preview
+from poelis_pipelines.levels import VERSIONS_LEVEL, names, workspace_levels
 from poelis_pipelines.sync import LevelResult
 from poelis_pipelines.warehouse import TableCounts
 
 PAGE_SIZE = 200
+DRAFT_LEVELS_PER_WORKSPACE = tuple(name for name in names(workspace_levels()) if name != VERSIONS_LEVEL)
 PREVIEW_HEADERS = {
     "workspaces": ["id", "readable_id", "name"],
     "products": ["name", "readable_id", "status_name"],
@@ -162,7 +163,7 @@ def test_a_sync_over_a_partition_range_gives_each_partition_its_own_workspace(
             for kind in {prop["type"] for prop in dataset.properties}
         }
 
-    for table in LEVELS_PER_WORKSPACE:
+    for table in DRAFT_LEVELS_PER_WORKSPACE:
         by_partition = _materializations(sync_target, table, range_run.run_id)
         assert sorted(by_partition) == workspaces
         for workspace_id in workspaces:
@@ -209,7 +210,7 @@ def test_a_one_workspace_run_reports_that_workspace_and_the_whole_tables_row_cou
 
     with duckdb_target.warehouse() as warehouse:
         table_rows = {table: warehouse.row_count(table) for table in PREVIEW_HEADERS}
-    for table in LEVELS_PER_WORKSPACE:
+    for table in DRAFT_LEVELS_PER_WORKSPACE:
         by_partition = _materializations(duckdb_target, table, summary.run_ids[1])
         assert list(by_partition) == [chosen]
         metadata = by_partition[chosen]

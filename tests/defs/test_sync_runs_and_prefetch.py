@@ -16,7 +16,7 @@ from poelis_pipelines.cli.runner import contiguous_ranges
 from poelis_pipelines.client import PoelisClient
 from poelis_pipelines.defs.poelis.keys import asset_key
 from poelis_pipelines.normalize import NormalizationError
-from poelis_pipelines.sync import LevelResult, _Fetched, _Level, _merge_group, _Prefetcher
+from poelis_pipelines.sync import Fetched, LevelResult, Prefetcher, _Level, _merge_group
 from poelis_pipelines.warehouse import Warehouse
 
 
@@ -86,14 +86,13 @@ class _Listing:
             self.closed = True
 
 
-def _prefetcher(listings: list[_Listing]) -> _Prefetcher:
+def _prefetcher(listings: list[_Listing]) -> Prefetcher:
     by_scope = {listing.scope: listing for listing in listings}
-    level = _Level("items", scopes=list(by_scope), fetch=by_scope.__getitem__, endpoint=str)
     client = PoelisClient(settings.API_KEY_PREFIX + "x" * 32, "http://127.0.0.1:9")  # stats only: no request
-    return _Prefetcher(level, client, list(by_scope))
+    return Prefetcher("items", by_scope.__getitem__, client, list(by_scope))
 
 
-def _sizes(groups: list[list[_Fetched]]) -> list[list[tuple[str, int]]]:
+def _sizes(groups: list[list[Fetched]]) -> list[list[tuple[str, int]]]:
     return [[(fetched.scope, len(fetched.records)) for fetched in group] for group in groups]
 
 
@@ -158,10 +157,10 @@ def test_the_scopes_before_a_failed_one_are_merged_and_the_failure_recorded(tmp_
     )
     cost = {"requests": 1, "retries_total": 0, "rate_limited": 0, "seconds_waited": 0.0}
     at = datetime(2026, 3, 1, tzinfo=UTC)
-    good = _Fetched(
+    good = Fetched(
         "prod-1", at, [{"id": "a", "readable_id": "A-1", "product_id": "prod-1", "name": "A"}], cost
     )
-    bad = _Fetched("prod-2", at, [{"readable_id": "B-1", "product_id": "prod-2", "name": "B"}], cost)
+    bad = Fetched("prod-2", at, [{"readable_id": "B-1", "product_id": "prod-2", "name": "B"}], cost)
     result = LevelResult(table="items")
     with Warehouse(f"duckdb:///{tmp_path / 'w.duckdb'}") as warehouse:
         warehouse.ensure()

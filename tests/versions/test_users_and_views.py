@@ -11,15 +11,15 @@ import pytest
 from versions_helpers import Org
 
 from poelis_pipelines import settings
+from poelis_pipelines.levels import level
 from poelis_pipelines.normalize import normalize
-from poelis_pipelines.sync import sync_users
 from poelis_pipelines.tables import USERS
 
 
 def synced(org: Org) -> None:
     org.sync_draft()
     with org.client() as client, org.warehouse() as warehouse:
-        sync_users(client, warehouse, run_key="users")
+        level("users").run(client, warehouse, run_key="users")
         warehouse.create_views()
     org.sync_versions(settings.VERSIONS_ALL)
 
@@ -27,8 +27,8 @@ def synced(org: Org) -> None:
 def test_the_users_table_is_the_organizations_users(org: Org) -> None:
     org.sync_draft()
     with org.client() as client, org.warehouse() as warehouse:
-        result = sync_users(client, warehouse, run_key="users")
-        again = sync_users(client, warehouse, run_key="users-again")
+        result = level("users").run(client, warehouse, run_key="users")
+        again = level("users").run(client, warehouse, run_key="users-again")
         stored = warehouse.read_table("users")
         history = warehouse.read_table("users_history")
 

@@ -23,7 +23,7 @@ from warehouse_helpers import properties_batch, spec_batches, spec_examples
 
 from poelis_pipelines import settings
 from poelis_pipelines.client import PoelisClient
-from poelis_pipelines.sync import sync_users
+from poelis_pipelines.levels import level
 from poelis_pipelines.versions import sync_versions
 from poelis_pipelines.warehouse import Batch, Warehouse
 from poelis_pipelines.warehouse.inspection import live_ids
@@ -64,7 +64,7 @@ def cli_sync(url: str, fake_api: Any, home: Path) -> None:
 def sync_baselines_and_users(url: str, fake_api: Any) -> None:
     """What the CLI does not run yet: the products' baseline versions and the organization's users."""
     with PoelisClient(fake_api.api_key, fake_api.base_url) as client, Warehouse(url) as warehouse:
-        sync_users(client, warehouse, run_key="queries")
+        level("users").run(client, warehouse, run_key="queries")
         sync_versions(client, warehouse, live_ids(warehouse, "workspaces"), mode=settings.VERSIONS_BASELINE)
 
 

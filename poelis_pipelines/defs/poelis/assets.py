@@ -25,6 +25,7 @@ from poelis_pipelines.defs.poelis.keys import (
 from poelis_pipelines.defs.poelis.metadata import budget_metadata, materialization_metadata
 from poelis_pipelines.defs.poelis.resources import PoelisResource, PoelisSyncSettings, WarehouseResource
 from poelis_pipelines.failures import CONFIGURATION_ERRORS, DATA_CONTRACT_ERRORS
+from poelis_pipelines.levels import level
 
 # The pool guards one organization's quota and, for an embedded DuckDB file, its single writer.
 # Failures retrying cannot fix (`poelis_pipelines.failures`) stop the run at once with one clear sentence.
@@ -142,7 +143,7 @@ def workspaces(
     context: dg.AssetExecutionContext, poelis: PoelisResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     """Every workspace the organization's key can see (the root of the hierarchy)."""
-    return _materialize(context, "workspaces", poelis, warehouse, sync.sync_workspaces, None)
+    return _materialize(context, "workspaces", poelis, warehouse, level("workspaces").run, None)
 
 
 def _workspace_level_asset(
@@ -176,12 +177,12 @@ def _workspace_level_asset(
 
 
 products = _workspace_level_asset(
-    "products", "workspaces", sync.sync_products, "The products of one workspace: what its teams design."
+    "products", "workspaces", level("products").run, "The products of one workspace: what its teams design."
 )
 items = _workspace_level_asset(
     "items",
     "products",
-    sync.sync_items,
+    level("items").run,
     "The item trees (assemblies, parts) of every product in one workspace, committed product by product.",
 )
 properties = _workspace_level_asset(

@@ -14,20 +14,6 @@ from poelis_pipelines.incremental import IncrementalSettings, parse_duration
 from poelis_pipelines.warehouse import Warehouse
 
 
-def number_from_environment(variable: str, default: float) -> float:
-    """A positive number from the environment (read when a run starts), else the default."""
-    raw = os.environ.get(variable, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = 0.0
-    if value <= 0:
-        raise ConfigurationError(f"${variable} must be a positive number, got {raw!r}")
-    return value
-
-
 def flag_from_environment(variable: str) -> bool:
     """A yes/no switch from the environment (read when a run starts); unset means no."""
     raw = os.environ.get(variable, "").strip().lower()
@@ -104,10 +90,8 @@ class PoelisResource(dg.ConfigurableResource):  # type: ignore[type-arg]
                 self.api_key or (_read_key_file(Path(self.api_key_file)) if self.api_key_file else None),
                 self.base_url,
                 timeout=self.timeout_seconds,
-                max_attempts=self.max_attempts
-                or int(number_from_environment(settings.ENV_MAX_ATTEMPTS, settings.DEFAULT_MAX_ATTEMPTS)),
-                backoff_seconds=self.backoff_seconds
-                or number_from_environment(settings.ENV_BACKOFF_SECONDS, settings.DEFAULT_BACKOFF_SECONDS),
+                max_attempts=self.max_attempts,
+                backoff_seconds=self.backoff_seconds,
                 max_concurrency=self.max_concurrency,
                 requests_per_minute=self.requests_per_minute,
                 quota_share=self.quota_share,

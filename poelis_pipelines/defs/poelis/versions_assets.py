@@ -21,6 +21,7 @@ from poelis_pipelines.defs.poelis.checks import check_specs_for
 from poelis_pipelines.defs.poelis.keys import asset_key, workspace_partitions
 from poelis_pipelines.defs.poelis.metadata import schema_of, workspace_label
 from poelis_pipelines.defs.poelis.resources import PoelisResource, WarehouseResource
+from poelis_pipelines.levels import level
 from poelis_pipelines.tables import PRODUCT_VERSIONS
 from poelis_pipelines.versions import (
     VersionChecks,
@@ -69,7 +70,7 @@ def users(
     context: dg.AssetExecutionContext, poelis: PoelisResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     """The organization's users: who the views name as a record's creator and last editor."""
-    return _materialize(context, "users", poelis, warehouse, sync.sync_users, None)
+    return _materialize(context, "users", poelis, warehouse, level("users").run, None)
 
 
 def sync_versions_per_workspace(
@@ -94,7 +95,7 @@ def _combined(earlier: VersionsResult, later: VersionsResult) -> VersionsResult:
     """Two calls over the same workspace as one: what both did, and what the later one left."""
     http: dict[str, Any] = {}
     for cost in (earlier.http, later.http):
-        sync._add_cost(http, cost)
+        sync.add_cost(http, cost)
     return dataclasses.replace(
         later,
         completed=[*earlier.completed, *later.completed],
