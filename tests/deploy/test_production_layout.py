@@ -36,7 +36,8 @@ from poelis_pipelines.fake_api import FakePoelisServer
 from poelis_pipelines.warehouse import Warehouse
 from poelis_pipelines.warehouse.inspection import live_ids
 
-pytestmark = [pytest.mark.postgres, pytest.mark.ui]
+# Three servers' start-up and a run through the daemon: more than pytest's default 300 s on a loaded machine.
+pytestmark = [pytest.mark.postgres, pytest.mark.ui, pytest.mark.timeout(900)]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = REPO_ROOT / "deploy"
