@@ -8,15 +8,13 @@ import math
 from collections import Counter
 from typing import Any
 
-from sync_helpers import SyncTarget
+from sync_helpers import SyncTarget, asset_key
 
-from poelis_pipelines import settings
+from poelis_pipelines import PoelisSyncSettings, settings
 from poelis_pipelines.cli.runner import (
     PARTITION_RANGE_END_TAG,
     PARTITION_RANGE_START_TAG,
-    SyncOptions,
 )
-from poelis_pipelines.defs.poelis.keys import asset_key
 from poelis_pipelines.defs.poelis.metadata import readable_preview
 from poelis_pipelines.levels import VERSIONS_LEVEL, names, workspace_levels
 from poelis_pipelines.sync import LevelResult
@@ -205,7 +203,7 @@ def test_a_one_workspace_run_reports_that_workspace_and_the_whole_tables_row_cou
     dataset = api_environment.dataset
     assert duckdb_target.sync().succeeded
     chosen = sorted(workspace["id"] for workspace in dataset.workspaces)[-1]
-    summary = duckdb_target.sync(only=[chosen], options=SyncOptions(full=True))
+    summary = duckdb_target.sync(only=[chosen], sync_settings=PoelisSyncSettings(full=True))
     assert summary.succeeded, summary.failures
 
     with duckdb_target.warehouse() as warehouse:

@@ -3,31 +3,36 @@
 Business intent: analysts query a faithful, current copy of the organization's engineering data, with the
 history of every change. `workspaces` is one unpartitioned table; the levels below are partitioned by
 workspace (dynamic partitions keyed by workspace id) so a backfill from the UI can re-sync any set of
-workspaces and runs of different workspaces can go to different workers. Every asset that calls the API
-sits in the `poelis_api` concurrency pool, because the quota (60 requests/min + burst 10) belongs to the
-organization, not to a run.
+workspaces, in one run (a single-run backfill policy: the workspace list and the views are then built once).
+Every asset that calls the API sits in the organization's concurrency pool, because the quota (60
+requests/min + burst 10) belongs to the organization, not to a run.
+
+The assets are built per `PoelisDefsNames` (keys, group, pool, partitions, resource keys), from the
+hierarchy's one declaration (`poelis_pipelines.levels.LEVELS`), so two organizations' assets live side by
+side.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
 
 import dagster as dg
 
-from poelis_pipelines import settings, sync
+from poelis_pipelines import sync
+from poelis_pipelines.client import ConfigurationError, PoelisClient
 from poelis_pipelines.client.secrets import scrub, without_secrets
 from poelis_pipelines.defs.poelis.checks import check_results_for, check_specs_for, staleness_check
-from poelis_pipelines.defs.poelis.keys import (
-    SYNCED_TABLES,
-    VERSIONS_ASSET_NAMES,
-    asset_key,
-    workspace_partitions,
-)
 from poelis_pipelines.defs.poelis.metadata import budget_metadata, materialization_metadata
-from poelis_pipelines.defs.poelis.resources import PoelisResource, PoelisSyncSettings, WarehouseResource
+from poelis_pipelines.defs.poelis.names import PoelisDefsNames
+from poelis_pipelines.defs.poelis.resources import (
+    PoelisResource,
+    PoelisSyncSettings,
+    PoelisWarehouseResource,
+)
 from poelis_pipelines.failures import CONFIGURATION_ERRORS, DATA_CONTRACT_ERRORS
-from poelis_pipelines.levels import level
+from poelis_pipelines.levels import LEVELS, VERSIONS_LEVEL, Level
 
-# The pool guards one organization's quota and, for an embedded DuckDB file, its single writer.
 # Failures retrying cannot fix (`poelis_pipelines.failures`) stop the run at once with one clear sentence.
 FAILURE_KIND = "poelis/failure_kind"
 
@@ -45,6 +50,43 @@ def sync_key(context: dg.AssetExecutionContext) -> str:
     """The key under which committed scopes are remembered: shared by a run and its re-executions."""
     run = context.run
     return run.tags.get(SYNC_KEY_TAG) or run.root_run_id or run.run_id
+
+
+RUN_BUDGET_TAG = "poelis/max_requests"
+"""Requests a run may send unless the Poelis resource sets a budget of its own: the schedule's budget for its
+interval, what a CLI sync has left. A tag, not run config: run config for a resource replaces every value
+the resource was built with (a key, a URL), where a tag adds to them."""
+
+
+@dataclass(frozen=True)
+class RunResources:
+    """A step's Poelis resources, found under the keys its definitions were built with, and its run's
+    request budget."""
+
+    poelis: PoelisResource
+    warehouse: PoelisWarehouseResource
+    sync_settings: PoelisSyncSettings
+    run_budget: str | None
+
+    @classmethod
+    def of(cls, context: dg.AssetExecutionContext, names: PoelisDefsNames) -> "RunResources":
+        keys = names.resource_keys
+        resources = context.resources
+        return cls(
+            getattr(resources, keys.poelis),
+            getattr(resources, keys.warehouse),
+            getattr(resources, keys.sync_settings),
+            context.run.tags.get(RUN_BUDGET_TAG),
+        )
+
+    def client(self) -> PoelisClient:
+        """The run's client, within the run's budget; a budget tag that is no number is a configuration
+        error."""
+        if self.run_budget is None or self.run_budget.strip().isdigit():
+            return self.poelis.get_client(int(self.run_budget) if self.run_budget else None)
+        raise ConfigurationError(
+            f"The run tag {RUN_BUDGET_TAG} must be a whole number of requests, got {self.run_budget!r}."
+        )
 
 
 @contextmanager
@@ -81,23 +123,21 @@ def _failure(error: Exception, kind: str, *, allow_retries: bool) -> dg.Failure:
 def _materialize(
     context: dg.AssetExecutionContext,
     table: str,
-    poelis: PoelisResource,
-    warehouse_resource: WarehouseResource,
+    resources: RunResources,
     run_level: Callable[..., sync.LevelResult],
     workspace_ids: list[str] | None,
-    sync_settings: PoelisSyncSettings | None = None,
-) -> dg.MaterializeResult:
+) -> dg.MaterializeResult[Any]:
     """Run one level and describe it. A level that finds the run's request budget already spent (an earlier
     level used it up) does not run as if that level were complete: it fetches nothing and says so; the
     properties level still measures the backlog it leaves (from the warehouse, no request)."""
     # One connection for the whole step: the pool already makes this step the only writer.
-    with failures_explained(context), warehouse_resource.open() as warehouse, warehouse.session():
-        client = poelis.get_client()
+    with failures_explained(context), resources.warehouse.open() as warehouse, warehouse.session():
+        client = resources.client()
         key = sync_key(context)
         spent_before = client.requests_remaining == 0
         options = {}
-        if table == "properties" and sync_settings is not None:  # an item budget: what the run has left
-            options["incremental"] = sync_settings.incremental(client.requests_remaining)
+        if table == "properties":  # an item budget: what the run has left
+            options["incremental"] = resources.sync_settings.incremental(client.requests_remaining)
         if spent_before and options.get("incremental") is None:
             context.log.info(f"{table}: not synced, an earlier level spent the run's request budget.")
             result = sync.LevelResult(table)
@@ -116,10 +156,10 @@ def _materialize(
                 f"{table}: the run's budget of {client.max_requests} requests is spent; what was fetched is "
                 "committed, the rest waits for the next run."
             )
-        bound = sync_settings.staleness_bound() if sync_settings is not None else None
         metadata = materialization_metadata(context, warehouse, table, result, workspace_ids)
         checks = check_results_for(warehouse, table, result)
-        if table == "properties" and bound is not None:
+        if table == "properties":
+            bound = resources.sync_settings.staleness_bound()
             left = (
                 result.incremental.freshness
                 if result.incremental is not None and result.incremental.freshness is not None
@@ -130,84 +170,79 @@ def _materialize(
         return dg.MaterializeResult(metadata=metadata, check_results=checks)
 
 
-ASSET_COMMON = {
-    "group_name": "poelis",
-    "kinds": {"python", "sql"},
-    "pool": settings.API_CONCURRENCY_POOL,
-    "retry_policy": TRANSIENT_RETRY_POLICY,
-}
+MATERIALIZED_LEVELS = tuple(level for level in LEVELS if level.name != VERSIONS_LEVEL)
+"""The levels `_materialize` loads, in run order; the published versions have an asset of their own
+(`versions_assets.py`), their figures being versions rather than rows."""
 
 
-@dg.asset(key=asset_key("workspaces"), check_specs=check_specs_for("workspaces"), **ASSET_COMMON)  # type: ignore[call-overload]
-def workspaces(
-    context: dg.AssetExecutionContext, poelis: PoelisResource, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
-    """Every workspace the organization's key can see (the root of the hierarchy)."""
-    return _materialize(context, "workspaces", poelis, warehouse, level("workspaces").run, None)
+# The assets' functions return a bare `dg.MaterializeResult`: Dagster reads the annotation, and takes only the
+# bare class for the result of an asset with checks (hence `type: ignore[type-arg]` for strict type checks).
 
 
-def _workspace_level_asset(
-    table: str, parent: str, run_level: Callable[..., sync.LevelResult], description: str
-) -> dg.AssetsDefinition:
-    """A level below `workspaces`, partitioned by workspace id: `run_level` syncs the step's workspaces.
-
-    A run usually targets one partition (schedule, sensor, UI backfills); the CLI runs every workspace of a
-    sync in one run, as a partition range, to pay Dagster's per-run cost once.
-    """
-
-    @dg.asset(  # type: ignore[call-overload]
-        key=asset_key(table),
-        deps=[asset_key(parent)],
-        partitions_def=workspace_partitions,
-        check_specs=check_specs_for(table),
+def api_asset(
+    names: PoelisDefsNames,
+    name: str,
+    *,
+    deps: Sequence[str],
+    check_specs: Sequence[dg.AssetCheckSpec],
+    partitioned: bool,
+    description: str | None = None,
+) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
+    """The decorator of an asset that calls the API: its key, group, retries and resources, the pool (one
+    organization's quota and, for an embedded DuckDB file, its single writer), and for a level partitioned
+    by workspace a single-run backfill policy: a backfill of a range of workspaces is one run, as a scheduled
+    sync is."""
+    return dg.asset(
+        key=names.asset_key(name),
+        deps=[names.asset_key(parent) for parent in deps],
+        check_specs=check_specs,
         description=description,
-        **ASSET_COMMON,
+        partitions_def=names.workspace_partitions if partitioned else None,
+        backfill_policy=dg.BackfillPolicy.single_run() if partitioned else None,
+        group_name=names.group_name,
+        kinds={"python", "sql"},
+        pool=names.pool,
+        retry_policy=TRANSIENT_RETRY_POLICY,
+        required_resource_keys=names.resource_keys.all(),
     )
-    def _level(
-        context: dg.AssetExecutionContext,
-        poelis: PoelisResource,
-        warehouse: WarehouseResource,
-        poelis_sync: PoelisSyncSettings,
-    ) -> dg.MaterializeResult:
-        return _materialize(
-            context, table, poelis, warehouse, run_level, list(context.partition_keys), poelis_sync
-        )
+
+
+def build_level_asset(level: Level[sync.LevelResult], names: PoelisDefsNames) -> dg.AssetsDefinition:
+    """A level as an asset. A partitioned level syncs the step's workspaces: usually every partition of the
+    run's range (schedule, UI backfill, CLI), one partition for a workspace the sensor has just found."""
+
+    @api_asset(
+        names,
+        level.name,
+        deps=level.deps,
+        check_specs=check_specs_for(level.name, names),
+        partitioned=level.partitioned,
+        description=level.description,
+    )
+    def _level(context: dg.AssetExecutionContext) -> dg.MaterializeResult:  # type: ignore[type-arg]
+        workspace_ids = list(context.partition_keys) if level.partitioned else None
+        return _materialize(context, level.name, RunResources.of(context, names), level.run, workspace_ids)
 
     return _level
 
 
-products = _workspace_level_asset(
-    "products", "workspaces", level("products").run, "The products of one workspace: what its teams design."
-)
-items = _workspace_level_asset(
-    "items",
-    "products",
-    level("items").run,
-    "The item trees (assemblies, parts) of every product in one workspace, committed product by product.",
-)
-properties = _workspace_level_asset(
-    "properties",
-    "items",
-    sync.sync_properties,
-    "Every property value (numbers with units, text, dates, statuses, matrices, formulas) of one workspace: "
-    "incremental by default (new items, items whose record changed, then the items due under the staleness "
-    "bound, oldest first), every item with `full`.",
-)
+def build_analyst_views_asset(names: PoelisDefsNames) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=names.asset_key("analyst_views"),
+        # Every table the views read: every level's.
+        deps=[names.asset_key(level.name) for level in LEVELS],
+        group_name=names.group_name,
+        kinds={"sql"},
+        # In the pool too: an embedded DuckDB file admits one writing process at a time.
+        pool=names.pool,
+        required_resource_keys={names.resource_keys.warehouse},
+    )
+    def analyst_views(context: dg.AssetExecutionContext) -> dg.MaterializeResult:  # type: ignore[type-arg]
+        """The analyst-facing views (`property_values`, `item_tree`, `product_summary`) over the loaded
+        tables."""
+        warehouse: PoelisWarehouseResource = getattr(context.resources, names.resource_keys.warehouse)
+        with failures_explained(context), warehouse.open() as opened:
+            created = opened.create_views()
+        return dg.MaterializeResult(metadata={"views": dg.MetadataValue.json(created)})
 
-
-@dg.asset(
-    key=asset_key("analyst_views"),
-    deps=[asset_key(name) for name in (*SYNCED_TABLES, *VERSIONS_ASSET_NAMES)],
-    group_name="poelis",
-    kinds={"sql"},
-    # In the pool too: an embedded DuckDB file admits one writing process at a time.
-    pool=settings.API_CONCURRENCY_POOL,
-)
-def analyst_views(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """The analyst-facing views (`property_values`, `item_tree`, `product_summary`) over the loaded tables."""
-    with failures_explained(context), warehouse.open() as opened:
-        created = opened.create_views()
-    return dg.MaterializeResult(metadata={"views": dg.MetadataValue.json(created)})
-
-
-POELIS_ASSETS = [workspaces, products, items, properties, analyst_views]
+    return analyst_views

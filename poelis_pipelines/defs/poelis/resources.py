@@ -1,4 +1,8 @@
-"""Dagster resources: the Poelis API client and the warehouse, configured from the environment at run time."""
+"""Dagster resources: the Poelis API client, the warehouse and what a sync fetches.
+
+Every field is optional and may be a `dg.EnvVar`; an unset one falls back on its environment variable, read
+when a run starts, so definitions load with no secret set and a rotated key needs no restart.
+"""
 
 import os
 from datetime import timedelta
@@ -9,8 +13,9 @@ from pydantic import Field, PrivateAttr
 
 from poelis_pipelines import settings
 from poelis_pipelines.client import ConfigurationError, PoelisClient, RequestBudgetExhausted
-from poelis_pipelines.client.config import _read_key_file
+from poelis_pipelines.client.config import read_key_file
 from poelis_pipelines.incremental import IncrementalSettings, parse_duration
+from poelis_pipelines.versions import resolve_versions_mode
 from poelis_pipelines.warehouse import Warehouse
 
 
@@ -31,6 +36,15 @@ class PoelisResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     errors, a rotated key needs no restart, the key is never in run config or run storage). One client per
     run; the clients of one key in a process share one rate limiter, so the CLI's runs in one process pace
     as one.
+
+    Example::
+
+        import dagster as dg
+        from poelis_pipelines import PoelisResource, build_poelis_defs
+
+        defs = build_poelis_defs(
+            poelis=PoelisResource(api_key=dg.EnvVar("ACME_POELIS_API_KEY"), quota_share=0.5)
+        )
     """
 
     api_key: str | None = Field(
@@ -82,12 +96,20 @@ class PoelisResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
     _client: PoelisClient | None = PrivateAttr(default=None)
 
-    def get_client(self) -> PoelisClient:
+    def get_client(self, run_budget: int | None = None) -> PoelisClient:
         """The run's client, built on first use: inside the asset (or sensor) body, so a missing or bad key
-        fails the run with the client's one sentence rather than a resource-initialization error."""
+        fails the run with the client's one sentence rather than a resource-initialization error.
+
+        `run_budget`: the requests the run may send when `max_requests` sets none (the schedule's budget for
+        its interval, what a CLI sync has left), else `POELIS_MAX_REQUESTS`."""
         if self._client is None:
             self._client = PoelisClient(
-                self.api_key or (_read_key_file(Path(self.api_key_file)) if self.api_key_file else None),
+                self.api_key
+                or (
+                    read_key_file(Path(self.api_key_file), source="api_key_file")
+                    if self.api_key_file
+                    else None
+                ),
                 self.base_url,
                 timeout=self.timeout_seconds,
                 max_attempts=self.max_attempts,
@@ -95,12 +117,16 @@ class PoelisResource(dg.ConfigurableResource):  # type: ignore[type-arg]
                 max_concurrency=self.max_concurrency,
                 requests_per_minute=self.requests_per_minute,
                 quota_share=self.quota_share,
-                max_requests=self.max_requests,
-                allow_insecure_http=flag_from_environment(settings.ENV_ALLOW_INSECURE_HTTP)
-                if self.allow_insecure_http is None
-                else self.allow_insecure_http,
+                max_requests=self.max_requests if self.max_requests is not None else run_budget,
+                allow_insecure_http=self.insecure_http_allowed(),
             )
         return self._client
+
+    def insecure_http_allowed(self) -> bool:
+        """`allow_insecure_http`, else `POELIS_ALLOW_INSECURE_HTTP` (read now)."""
+        if self.allow_insecure_http is None:
+            return flag_from_environment(settings.ENV_ALLOW_INSECURE_HTTP)
+        return self.allow_insecure_http
 
     def advertised_rate_limit(self) -> int | None:
         """The limit the API advertised to a client of this key in this process (None: none seen yet, or no
@@ -120,9 +146,17 @@ class PoelisSyncSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
     """What a sync fetches: incremental properties (the default for the CLI, the schedule and the sensor)
     or every item's properties (`full`), and the staleness bound an incremental run keeps.
 
+    Also which published versions a sync stores (`versions`: none, baseline or all).
+
     A resource rather than an asset's run config: the CLI hands it over per run as resource config, a
     deployment sets it once in its `Definitions` (or per run in the launchpad), and the schedule, the sensor
     and the UI's materializations then all sync the same way without repeating a config block.
+
+    Example::
+
+        from poelis_pipelines import PoelisSyncSettings, build_poelis_defs
+
+        defs = build_poelis_defs(sync_settings=PoelisSyncSettings(max_staleness="6h", versions="all"))
     """
 
     full: bool = Field(
@@ -134,6 +168,15 @@ class PoelisSyncSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
         f"2d; 0: every item is due now); default: ${settings.ENV_MAX_STALENESS}, "
         f"else {settings.DEFAULT_MAX_STALENESS}.",
     )
+    versions: str | None = Field(
+        default=None,
+        description=f"Published versions to store: none, baseline (each product's baseline version) or all; "
+        f"default: ${settings.ENV_VERSIONS}, else {settings.DEFAULT_VERSIONS}.",
+    )
+
+    def versions_mode(self) -> str:
+        """The versions mode, read when a run starts; a bad value is a configuration error."""
+        return resolve_versions_mode(self.versions)
 
     def staleness_bound(self) -> timedelta:
         """The bound, read when a run starts; a bad value is a configuration error."""
@@ -153,8 +196,21 @@ class PoelisSyncSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
         )
 
 
-class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
-    """The SQL warehouse the assets load into (any SQLAlchemy URL; embedded DuckDB by default)."""
+class PoelisWarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """The SQL warehouse the assets load into (any SQLAlchemy URL; embedded DuckDB by default).
+
+    A URL holding a password belongs in an `EnvVar`: Dagster stores the values a resource is built with in
+    its run storage, and an `EnvVar` as the variable's name only.
+
+    Example::
+
+        import dagster as dg
+        from poelis_pipelines import PoelisWarehouseResource, build_poelis_defs
+
+        defs = build_poelis_defs(
+            warehouse=PoelisWarehouseResource(url=dg.EnvVar("WAREHOUSE_URL"), schema_name="poelis")
+        )
+    """
 
     url: str | None = Field(
         default=None,
@@ -177,13 +233,18 @@ class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
     _ensured: bool = PrivateAttr(default=False)
 
+    def target(self) -> Warehouse:
+        """The warehouse, its tables not yet ensured (the CLI's reads, locks and checks); the caller closes
+        it."""
+        return Warehouse(self.resolved_url(), self.resolved_schema())
+
     def open(self) -> Warehouse:
         """A ready warehouse (schema and tables created or migrated); the caller closes it.
 
         The schema is ensured on the first open of a run only: the steps of one run share this resource, and
         even a current warehouse costs `ensure()` a connection and a fingerprint read (~30 ms on DuckDB).
         """
-        warehouse = Warehouse(self.resolved_url(), self.resolved_schema())
+        warehouse = self.target()
         if not self._ensured:
             try:
                 warehouse.ensure()
