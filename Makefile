@@ -67,9 +67,10 @@ defs-check: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest
 
-# A quicker loop while working: everything but the crash, fault and UI scenarios (make test runs them all).
+# A quicker loop while working: everything but the crash, fault, UI and fresh-project scenarios (make test
+# runs them all).
 test-fast: $(STAMP) postgres
-	$(BIN)/pytest -m "not chaos and not ui"
+	$(BIN)/pytest -m "not chaos and not ui and not slow"
 
 # The provider type-checked against Airflow's own types, then `airflow dags test poelis_sync` against the
 # fake API, into DuckDB and PostgreSQL (tests_airflow/).
