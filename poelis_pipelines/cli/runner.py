@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from poelis_pipelines import settings, sync
-from poelis_pipelines.defs.poelis import build_definitions
+from poelis_pipelines import sync
 from poelis_pipelines.defs.poelis.assets import FAILURE_KIND, NO_STEP_RETRIES_TAG, SYNC_KEY_TAG
 from poelis_pipelines.defs.poelis.checks import PROPERTIES_STALENESS
-from poelis_pipelines.defs.poelis.keys import asset_key
+from poelis_pipelines.defs.poelis.factory import build_poelis_defs
+from poelis_pipelines.defs.poelis.names import PoelisDefsNames
+from poelis_pipelines.defs.poelis.resources import PoelisResource, PoelisSyncSettings, PoelisWarehouseResource
 from poelis_pipelines.defs.poelis.schedules import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
 from poelis_pipelines.incremental import REASONS
 
@@ -223,8 +224,17 @@ class SyncOptions:
     max_requests: int | None = None
 
 
+@dataclass(frozen=True)
+class SyncResources:
+    """The resources a CLI sync hands to its runs (built from its flags; unset fields: the environment)."""
+
+    poelis: PoelisResource = field(default_factory=PoelisResource)
+    warehouse: PoelisWarehouseResource = field(default_factory=PoelisWarehouseResource)
+    sync_settings: PoelisSyncSettings = field(default_factory=PoelisSyncSettings)
+
+
 class Runner:
-    """Executes the `poelis_sync` job in process, one run per workspace partition."""
+    """Executes the standalone definitions' sync job in process, over ranges of workspace partitions."""
 
     def __init__(
         self,
@@ -233,9 +243,30 @@ class Runner:
         *,
         debug: bool = False,
         options: SyncOptions | None = None,
+        resources: SyncResources | None = None,
     ) -> None:
         self.instance = instance
-        self.job = build_definitions().resolve_job_def("poelis_sync")
+        self.names = PoelisDefsNames()
+        self.resources = resources or SyncResources()
+        definitions = build_poelis_defs(
+            poelis=self.resources.poelis,
+            sync_settings=self.resources.sync_settings,
+            key_prefix=self.names.key_prefix,
+            group_name=self.names.group_name,
+            resource_keys=self.names.resource_keys,
+            partitions_name=self.names.partitions_name,
+            pool=self.names.pool,
+            job_name=self.names.job_name,
+        )
+        # The warehouse as it is, not as config: Dagster stores a job's resource config (the values a
+        # resource was built with included) with every run, and a warehouse URL may hold a password.
+        warehouse = dg.ResourceDefinition.hardcoded_resource(self.resources.warehouse)
+        definitions = dg.Definitions(
+            assets=definitions.assets,
+            jobs=definitions.jobs,
+            resources={**(definitions.resources or {}), self.names.resource_keys.warehouse: warehouse},
+        )
+        self.job = definitions.resolve_job_def(self.names.job_name)
         self.summary = SyncSummary(sync_key=sync_key or f"cli-{uuid.uuid4()}")
         self.options = options or SyncOptions()
         # The CLI reports progress and failures itself; Dagster's console log is for --debug.
@@ -269,9 +300,10 @@ class Runner:
             sync_settings["max_staleness"] = self.options.max_staleness
         if not calls_api:
             return {"loggers": self.logger_config}
+        keys = self.names.resource_keys
         return {
             "loggers": self.logger_config,
-            "resources": {"poelis": {"config": poelis}, "poelis_sync": {"config": sync_settings}},
+            "resources": {keys.poelis: {"config": poelis}, keys.sync_settings: {"config": sync_settings}},
         }
 
     def _execute(self, label: str, assets: Sequence[str], partitions: Sequence[str] = ()) -> bool:
@@ -291,7 +323,7 @@ class Runner:
             lambda: self.job.execute_in_process(
                 instance=self.instance,
                 run_config=run_config,
-                asset_selection=[asset_key(name) for name in assets],
+                asset_selection=[self.names.asset_key(name) for name in assets],
                 raise_on_error=False,
                 # The client already retried each request and a person is waiting: no step retries later.
                 tags={
@@ -346,11 +378,11 @@ class Runner:
                 RunFailure("workspaces", f"unknown workspace id(s): {', '.join(unknown)}", "configuration")
             )
             return self.summary
-        known = self.instance.get_dynamic_partitions(settings.WORKSPACE_PARTITIONS_NAME)
+        known = self.instance.get_dynamic_partitions(self.names.partitions_name)
         registered = set(known)
         new = [workspace_id for workspace_id in available if workspace_id not in registered]
         if new:
-            self.instance.add_dynamic_partitions(settings.WORKSPACE_PARTITIONS_NAME, new)
+            self.instance.add_dynamic_partitions(self.names.partitions_name, new)
             known = [*known, *new]
         self.summary.workspaces = targets
         ranges = contiguous_ranges(known, targets)

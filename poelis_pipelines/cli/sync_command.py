@@ -40,7 +40,7 @@ from poelis_pipelines.client.config import resolve_max_requests
 from poelis_pipelines.client.secrets import scrub
 from poelis_pipelines.defs.poelis.resources import (
     PoelisSyncSettings,
-    WarehouseResource,
+    PoelisWarehouseResource,
     flag_from_environment,
     number_from_environment,
 )
@@ -98,8 +98,8 @@ def retry_notices_for(output: Output, base_url: str) -> contextlib.AbstractConte
 
 
 def warehouse_from_environment() -> Warehouse:
-    """The warehouse the assets will write to, resolved exactly as `WarehouseResource` resolves it."""
-    target = WarehouseResource()
+    """The warehouse the assets will write to, resolved exactly as `PoelisWarehouseResource` resolves it."""
+    target = PoelisWarehouseResource()
     return Warehouse(target.resolved_url(), target.resolved_schema())
 
 
@@ -325,7 +325,7 @@ def run_sync(args: argparse.Namespace, output: Output) -> tuple[int, SyncSummary
         base_url = client.base_url
     try:
         with warehouse_from_environment() as warehouse:  # validates the URL and the schema name
-            lock = SyncLock(WarehouseResource().resolved_url(), warehouse.schema)
+            lock = SyncLock(PoelisWarehouseResource().resolved_url(), warehouse.schema)
         with lock, retry_notices_for(output, base_url):
             return _sync_under_lock(args, output)
     except WarehouseError as error:

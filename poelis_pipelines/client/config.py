@@ -30,21 +30,23 @@ def resolve_api_key(api_key: str | None = None) -> str:
         return validate_api_key(from_env, source=f"${settings.ENV_API_KEY}")
     key_file = os.environ.get(settings.ENV_API_KEY_FILE, "").strip()
     if key_file:
-        return validate_api_key(_read_key_file(Path(key_file)), source=f"the file {key_file}")
+        return validate_api_key(read_key_file(Path(key_file)), source=f"the file {key_file}")
     raise ConfigurationError(
         f"No Poelis API key: set {settings.ENV_API_KEY} to the key, or {settings.ENV_API_KEY_FILE} to a file "
         f"holding it ({settings.KEY_MANAGEMENT_HINT})."
     )
 
 
-def _read_key_file(path: Path) -> str:
+def read_key_file(path: Path, *, source: str = settings.ENV_API_KEY_FILE) -> str:
+    """The key a file holds (the Kubernetes/Docker secret convention), stripped; `source` names the setting
+    that named the file, in the error."""
     try:
         return path.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
-        raise ConfigurationError(f"{settings.ENV_API_KEY_FILE} names {path}, which does not exist.") from None
+        raise ConfigurationError(f"{source} names {path}, which does not exist.") from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigurationError(
-            f"{settings.ENV_API_KEY_FILE} names {path}, which cannot be read ({type(error).__name__})."
+            f"{source} names {path}, which cannot be read ({type(error).__name__})."
         ) from None
 
 

@@ -8,10 +8,33 @@ import dagster as dg
 import pandas as pd
 
 from poelis_pipelines.cli.runner import Runner, SyncOptions, SyncSummary
+from poelis_pipelines.defs.poelis.names import PoelisDefsNames
 from poelis_pipelines.normalize import normalize
 from poelis_pipelines.tables import TABLES
 from poelis_pipelines.warehouse import Warehouse
 from poelis_pipelines.warehouse.inspection import live_ids
+
+STANDALONE = PoelisDefsNames()
+"""The names of the definitions the CLI and the standalone code location build (the factory's defaults)."""
+
+
+def asset_key(name: str) -> dg.AssetKey:
+    return STANDALONE.asset_key(name)
+
+
+def sensor_tick(
+    definitions: dg.Definitions, name: str, instance: dg.DagsterInstance, resources: dict[str, object]
+) -> dg.SensorResult:
+    """One evaluation of a sensor of `definitions`, as the daemon runs it (its run requests resolved against
+    the instance's partitions and those the tick adds)."""
+    sensor = definitions.resolve_sensor_def(name)
+    with dg.build_sensor_context(
+        instance=instance,
+        instance_ref=instance.get_ref(),
+        resources=resources,
+        repository_def=definitions.get_repository_def(),
+    ) as context:
+        return sensor.evaluate_tick(context)  # type: ignore[return-value]
 
 
 @dataclass

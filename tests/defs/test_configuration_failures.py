@@ -8,14 +8,12 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from sync_helpers import STANDALONE, asset_key
 
-from poelis_pipelines import settings
+from poelis_pipelines import PoelisResource, build_poelis_defs, settings
 from poelis_pipelines.client import ConfigurationError, PoelisClient
-from poelis_pipelines.defs.poelis import build_definitions
 from poelis_pipelines.defs.poelis.assets import FAILURE_KIND
-from poelis_pipelines.defs.poelis.keys import asset_key
-from poelis_pipelines.defs.poelis.resources import PoelisResource
-from poelis_pipelines.defs.poelis.sensors import poelis_workspace_sensor
+from poelis_pipelines.defs.poelis.sensors import build_workspace_sensor
 
 MALFORMED_KEY = "poelis_api_short!"
 
@@ -43,7 +41,7 @@ def the_cli_sentence() -> str:
 
 def materialize_workspaces(instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
     """What the UI's Materialize button runs: the job of the loaded definitions, with no run config."""
-    job = build_definitions().resolve_job_def("poelis_sync")
+    job = build_poelis_defs().resolve_job_def(STANDALONE.job_name)
     return job.execute_in_process(
         instance=instance, asset_selection=[asset_key("workspaces")], raise_on_error=False
     )
@@ -108,8 +106,8 @@ def test_a_revoked_key_fails_the_run_once_with_the_api_sentence(
 def test_the_sensor_skips_with_the_sentence_when_no_key_is_configured(instance: dg.DagsterInstance) -> None:
     sentence = the_cli_sentence()
     with dg.build_sensor_context(instance=instance, resources={"poelis": PoelisResource()}) as context:
-        result = poelis_workspace_sensor(context)
-    assert isinstance(result, dg.SkipReason)
+        result = build_workspace_sensor(STANDALONE).evaluate_tick(context)
+    assert not result.run_requests
     assert sentence in (result.skip_message or "")
 
 
@@ -120,7 +118,7 @@ def test_the_sensor_skips_with_the_sentence_when_the_key_is_revoked(
     fake_api.revoke_key(fake_api.api_key)  # type: ignore[attr-defined]
     resource = PoelisResource(api_key=fake_api.api_key, base_url=fake_api.base_url)  # type: ignore[attr-defined]
     with dg.build_sensor_context(instance=instance, resources={"poelis": resource}) as context:
-        result = poelis_workspace_sensor(context)
-    assert isinstance(result, dg.SkipReason)
+        result = build_workspace_sensor(STANDALONE).evaluate_tick(context)
+    assert not result.run_requests
     assert "Manage REST API Keys" in (result.skip_message or "")
     assert fake_api.api_key not in (result.skip_message or "")  # type: ignore[attr-defined]

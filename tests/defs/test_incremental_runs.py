@@ -9,14 +9,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dagster as dg
-from sync_helpers import SyncTarget
+from sync_helpers import STANDALONE, SyncTarget, asset_key
 
-from poelis_pipelines import settings
+from poelis_pipelines import PoelisResource, build_poelis_defs, settings
 from poelis_pipelines.cli.runner import SyncOptions
-from poelis_pipelines.defs.poelis import build_definitions
 from poelis_pipelines.defs.poelis.checks import PROPERTIES_STALENESS
-from poelis_pipelines.defs.poelis.keys import asset_key
-from poelis_pipelines.defs.poelis.resources import PoelisResource
 
 
 def _properties_materializations(target: SyncTarget, run_id: str) -> dict[str | None, dict[str, Any]]:
@@ -146,7 +143,7 @@ def test_the_scheduled_run_syncs_every_workspace_in_one_run_within_its_budget(
 ) -> None:
     monkeypatch.delenv(settings.ENV_MAX_REQUESTS, raising=False)
     assert duckdb_target.sync().succeeded  # registers the partitions
-    definitions = build_definitions()
+    definitions = build_poelis_defs()
     with dg.build_schedule_context(
         instance=duckdb_target.instance,
         scheduled_execution_time=datetime(2026, 11, 29, 3, tzinfo=UTC),
@@ -154,14 +151,15 @@ def test_the_scheduled_run_syncs_every_workspace_in_one_run_within_its_budget(
         resources={"poelis": PoelisResource(quota_share=0.01)},
     ) as context:
         [request] = (
-            definitions.resolve_schedule_def("poelis_sync_schedule").evaluate_tick(context).run_requests or []
+            definitions.resolve_schedule_def(STANDALONE.schedule_name).evaluate_tick(context).run_requests
+            or []
         )
     budget = math.floor(0.01 * 60 * 60 * 0.9)
     assert request.run_config == {"resources": {"poelis": {"config": {"max_requests": budget}}}}
 
     _backdate_listings(duckdb_target, timedelta(hours=25))
     before = api_environment.total_requests
-    result = definitions.resolve_job_def("poelis_sync").execute_in_process(
+    result = definitions.resolve_job_def(STANDALONE.job_name).execute_in_process(
         instance=duckdb_target.instance, run_config=request.run_config, tags=request.tags
     )
     assert result.success

@@ -8,7 +8,7 @@ import math
 from collections import Counter
 from typing import Any
 
-from sync_helpers import SyncTarget
+from sync_helpers import SyncTarget, asset_key
 
 from poelis_pipelines import settings
 from poelis_pipelines.cli.runner import (
@@ -17,7 +17,6 @@ from poelis_pipelines.cli.runner import (
     PARTITION_RANGE_START_TAG,
     SyncOptions,
 )
-from poelis_pipelines.defs.poelis.keys import asset_key
 from poelis_pipelines.defs.poelis.metadata import readable_preview
 from poelis_pipelines.sync import LevelResult
 from poelis_pipelines.warehouse import TableCounts

@@ -8,12 +8,11 @@ from typing import Any
 import dagster as dg
 import pytest
 import urllib3
-from sync_helpers import SyncTarget
+from sync_helpers import SyncTarget, asset_key
 
 from poelis_pipelines import settings
 from poelis_pipelines.client import PoelisClient, fingerprint, get_logger
 from poelis_pipelines.defs.poelis.assets import NO_STEP_RETRIES_TAG, failures_explained
-from poelis_pipelines.defs.poelis.keys import asset_key
 
 
 @pytest.mark.parametrize("step_retries", [True, False], ids=["retried", "cli-no-step-retries"])

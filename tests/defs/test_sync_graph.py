@@ -6,10 +6,9 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from sync_helpers import SyncTarget, comparable, expected_frames
+from sync_helpers import SyncTarget, asset_key, comparable, expected_frames
 
 from poelis_pipelines.cli.runner import SyncOptions
-from poelis_pipelines.defs.poelis.keys import asset_key
 from poelis_pipelines.tables import TABLES
 
 

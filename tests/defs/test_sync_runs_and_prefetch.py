@@ -9,12 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sync_helpers import SyncTarget
+from sync_helpers import SyncTarget, asset_key
 
 from poelis_pipelines import settings
 from poelis_pipelines.cli.runner import contiguous_ranges
 from poelis_pipelines.client import PoelisClient
-from poelis_pipelines.defs.poelis.keys import asset_key
 from poelis_pipelines.normalize import NormalizationError
 from poelis_pipelines.sync import LevelResult, _Fetched, _Level, _merge_group, _Prefetcher
 from poelis_pipelines.warehouse import Warehouse

@@ -8,10 +8,9 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from sync_helpers import SyncTarget
+from sync_helpers import SyncTarget, asset_key
 
 from poelis_pipelines import settings
-from poelis_pipelines.defs.poelis.keys import asset_key
 from poelis_pipelines.defs.poelis.versions_assets import (
     COMPLETE_VERSION_COUNTS_MATCH,
     VERSION_CHECK_DESCRIPTIONS,

@@ -3,30 +3,32 @@
 Business intent: analysts query a faithful, current copy of the organization's engineering data, with the
 history of every change. `workspaces` is one unpartitioned table; the levels below are partitioned by
 workspace (dynamic partitions keyed by workspace id) so a backfill from the UI can re-sync any set of
-workspaces and runs of different workspaces can go to different workers. Every asset that calls the API
-sits in the `poelis_api` concurrency pool, because the quota (60 requests/min + burst 10) belongs to the
-organization, not to a run.
+workspaces, in one run (a single-run backfill policy: the workspace list and the views are then built once).
+Every asset that calls the API sits in the organization's concurrency pool, because the quota (60
+requests/min + burst 10) belongs to the organization, not to a run.
+
+The assets are built per `PoelisDefsNames` (keys, group, pool, partitions, resource keys), from the table of
+levels below, so two organizations' assets live side by side.
 """
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import dagster as dg
 
-from poelis_pipelines import settings, sync
+from poelis_pipelines import sync
 from poelis_pipelines.client.secrets import scrub, without_secrets
 from poelis_pipelines.defs.poelis.checks import check_results_for, check_specs_for, staleness_check
-from poelis_pipelines.defs.poelis.keys import (
-    SYNCED_TABLES,
-    VERSIONS_ASSET_NAMES,
-    asset_key,
-    workspace_partitions,
-)
 from poelis_pipelines.defs.poelis.metadata import budget_metadata, materialization_metadata
-from poelis_pipelines.defs.poelis.resources import PoelisResource, PoelisSyncSettings, WarehouseResource
+from poelis_pipelines.defs.poelis.names import SYNCED_TABLES, VERSIONS_ASSET_NAMES, PoelisDefsNames
+from poelis_pipelines.defs.poelis.resources import (
+    PoelisResource,
+    PoelisSyncSettings,
+    PoelisWarehouseResource,
+)
 from poelis_pipelines.failures import CONFIGURATION_ERRORS, DATA_CONTRACT_ERRORS
 
-# The pool guards one organization's quota and, for an embedded DuckDB file, its single writer.
 # Failures retrying cannot fix (`poelis_pipelines.failures`) stop the run at once with one clear sentence.
 FAILURE_KIND = "poelis/failure_kind"
 
@@ -44,6 +46,25 @@ def sync_key(context: dg.AssetExecutionContext) -> str:
     """The key under which committed scopes are remembered: shared by a run and its re-executions."""
     run = context.run
     return run.tags.get(SYNC_KEY_TAG) or run.root_run_id or run.run_id
+
+
+@dataclass(frozen=True)
+class RunResources:
+    """A step's Poelis resources, found under the keys its definitions were built with."""
+
+    poelis: PoelisResource
+    warehouse: PoelisWarehouseResource
+    sync_settings: PoelisSyncSettings
+
+    @classmethod
+    def of(cls, context: dg.AssetExecutionContext, names: PoelisDefsNames) -> "RunResources":
+        keys = names.resource_keys
+        resources = context.resources
+        return cls(
+            getattr(resources, keys.poelis),
+            getattr(resources, keys.warehouse),
+            getattr(resources, keys.sync_settings),
+        )
 
 
 @contextmanager
@@ -80,23 +101,21 @@ def _failure(error: Exception, kind: str, *, allow_retries: bool) -> dg.Failure:
 def _materialize(
     context: dg.AssetExecutionContext,
     table: str,
-    poelis: PoelisResource,
-    warehouse_resource: WarehouseResource,
+    resources: RunResources,
     run_level: Callable[..., sync.LevelResult],
     workspace_ids: list[str] | None,
-    sync_settings: PoelisSyncSettings | None = None,
 ) -> dg.MaterializeResult:
     """Run one level and describe it. A level that finds the run's request budget already spent (an earlier
     level used it up) does not run as if that level were complete: it fetches nothing and says so; the
     properties level still measures the backlog it leaves (from the warehouse, no request)."""
     # One connection for the whole step: the pool already makes this step the only writer.
-    with failures_explained(context), warehouse_resource.open() as warehouse, warehouse.session():
-        client = poelis.get_client()
+    with failures_explained(context), resources.warehouse.open() as warehouse, warehouse.session():
+        client = resources.poelis.get_client()
         key = sync_key(context)
         spent_before = client.requests_remaining == 0
         options = {}
-        if table == "properties" and sync_settings is not None:  # an item budget: what the run has left
-            options["incremental"] = sync_settings.incremental(client.requests_remaining)
+        if table == "properties":  # an item budget: what the run has left
+            options["incremental"] = resources.sync_settings.incremental(client.requests_remaining)
         if spent_before and options.get("incremental") is None:
             context.log.info(f"{table}: not synced, an earlier level spent the run's request budget.")
             result = sync.LevelResult(table)
@@ -115,10 +134,10 @@ def _materialize(
                 f"{table}: the run's budget of {client.max_requests} requests is spent; what was fetched is "
                 "committed, the rest waits for the next run."
             )
-        bound = sync_settings.staleness_bound() if sync_settings is not None else None
         metadata = materialization_metadata(context, warehouse, table, result, workspace_ids)
         checks = check_results_for(warehouse, table, result)
-        if table == "properties" and bound is not None:
+        if table == "properties":
+            bound = resources.sync_settings.staleness_bound()
             left = (
                 result.incremental.freshness
                 if result.incremental is not None and result.incremental.freshness is not None
@@ -129,84 +148,115 @@ def _materialize(
         return dg.MaterializeResult(metadata=metadata, check_results=checks)
 
 
-ASSET_COMMON = {
-    "group_name": "poelis",
-    "kinds": {"python", "sql"},
-    "pool": settings.API_CONCURRENCY_POOL,
-    "retry_policy": TRANSIENT_RETRY_POLICY,
-}
+@dataclass(frozen=True)
+class LevelAsset:
+    """One synced level as an asset: its table, the levels it reads, whether it is partitioned by
+    workspace, the `sync` function that loads it, and what the UI says it is."""
+
+    name: str
+    deps: tuple[str, ...]
+    partitioned: bool
+    run: Callable[..., sync.LevelResult]
+    description: str
 
 
-@dg.asset(key=asset_key("workspaces"), check_specs=check_specs_for("workspaces"), **ASSET_COMMON)  # type: ignore[call-overload]
-def workspaces(
-    context: dg.AssetExecutionContext, poelis: PoelisResource, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
-    """Every workspace the organization's key can see (the root of the hierarchy)."""
-    return _materialize(context, "workspaces", poelis, warehouse, sync.sync_workspaces, None)
+LEVEL_ASSETS = (
+    LevelAsset(
+        "workspaces",
+        (),
+        False,
+        sync.sync_workspaces,
+        "Every workspace the organization's key can see (the root of the hierarchy).",
+    ),
+    LevelAsset(
+        "users",
+        ("workspaces",),
+        False,
+        sync.sync_users,
+        "The organization's users: who the views name as a record's creator and last editor.",
+    ),
+    LevelAsset(
+        "products",
+        ("workspaces",),
+        True,
+        sync.sync_products,
+        "The products of one workspace: what its teams design.",
+    ),
+    LevelAsset(
+        "items",
+        ("products",),
+        True,
+        sync.sync_items,
+        "The item trees (assemblies, parts) of every product in one workspace, committed product by product.",
+    ),
+    LevelAsset(
+        "properties",
+        ("items",),
+        True,
+        sync.sync_properties,
+        "Every property value (numbers with units, text, dates, statuses, matrices, formulas) of one "
+        "workspace: incremental by default (new items, items whose record changed, then the items due under "
+        "the staleness bound, oldest first), every item with `full`.",
+    ),
+)
+"""The levels the sync loads with `_materialize`, in the order a run loads them (the published versions and
+the views have assets of their own)."""
 
 
-def _workspace_level_asset(
-    table: str, parent: str, run_level: Callable[..., sync.LevelResult], description: str
-) -> dg.AssetsDefinition:
-    """A level below `workspaces`, partitioned by workspace id: `run_level` syncs the step's workspaces.
+def asset_options(names: PoelisDefsNames) -> dict[str, object]:
+    """What every asset that calls the API shares: group, pool, retries, and the resources it reads.
 
-    A run usually targets one partition (schedule, sensor, UI backfills); the CLI runs every workspace of a
-    sync in one run, as a partition range, to pay Dagster's per-run cost once.
+    The pool guards one organization's quota and, for an embedded DuckDB file, its single writer.
     """
+    return {
+        "group_name": names.group_name,
+        "kinds": {"python", "sql"},
+        "pool": names.pool,
+        "retry_policy": TRANSIENT_RETRY_POLICY,
+        "required_resource_keys": names.resource_keys.all(),
+    }
+
+
+def workspace_partitioning(names: PoelisDefsNames) -> dict[str, object]:
+    """Partitioned by workspace; a backfill of a range of workspaces is one run, as a scheduled sync is."""
+    return {"partitions_def": names.workspace_partitions, "backfill_policy": dg.BackfillPolicy.single_run()}
+
+
+def build_level_asset(level: LevelAsset, names: PoelisDefsNames) -> dg.AssetsDefinition:
+    """A level as an asset. A partitioned level syncs the step's workspaces: usually every partition of the
+    run's range (schedule, UI backfill, CLI), one partition for a workspace the sensor has just found."""
 
     @dg.asset(  # type: ignore[call-overload]
-        key=asset_key(table),
-        deps=[asset_key(parent)],
-        partitions_def=workspace_partitions,
-        check_specs=check_specs_for(table),
-        description=description,
-        **ASSET_COMMON,
+        key=names.asset_key(level.name),
+        deps=[names.asset_key(parent) for parent in level.deps],
+        check_specs=check_specs_for(level.name, names),
+        description=level.description,
+        **(workspace_partitioning(names) if level.partitioned else {}),
+        **asset_options(names),
     )
-    def _level(
-        context: dg.AssetExecutionContext,
-        poelis: PoelisResource,
-        warehouse: WarehouseResource,
-        poelis_sync: PoelisSyncSettings,
-    ) -> dg.MaterializeResult:
-        return _materialize(
-            context, table, poelis, warehouse, run_level, list(context.partition_keys), poelis_sync
-        )
+    def _level(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        workspace_ids = list(context.partition_keys) if level.partitioned else None
+        return _materialize(context, level.name, RunResources.of(context, names), level.run, workspace_ids)
 
     return _level
 
 
-products = _workspace_level_asset(
-    "products", "workspaces", sync.sync_products, "The products of one workspace: what its teams design."
-)
-items = _workspace_level_asset(
-    "items",
-    "products",
-    sync.sync_items,
-    "The item trees (assemblies, parts) of every product in one workspace, committed product by product.",
-)
-properties = _workspace_level_asset(
-    "properties",
-    "items",
-    sync.sync_properties,
-    "Every property value (numbers with units, text, dates, statuses, matrices, formulas) of one workspace: "
-    "incremental by default (new items, items whose record changed, then the items due under the staleness "
-    "bound, oldest first), every item with `full`.",
-)
+def build_analyst_views_asset(names: PoelisDefsNames) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=names.asset_key("analyst_views"),
+        deps=[names.asset_key(name) for name in (*SYNCED_TABLES, *VERSIONS_ASSET_NAMES)],
+        group_name=names.group_name,
+        kinds={"sql"},
+        # In the pool too: an embedded DuckDB file admits one writing process at a time.
+        pool=names.pool,
+        required_resource_keys={names.resource_keys.warehouse},
+    )
+    def analyst_views(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        """The analyst-facing views (`property_values`, `item_tree`, `product_summary`) over the loaded
+        tables."""
+        warehouse: PoelisWarehouseResource = getattr(context.resources, names.resource_keys.warehouse)
+        with failures_explained(context), warehouse.open() as opened:
+            created = opened.create_views()
+        return dg.MaterializeResult(metadata={"views": dg.MetadataValue.json(created)})
 
-
-@dg.asset(
-    key=asset_key("analyst_views"),
-    deps=[asset_key(name) for name in (*SYNCED_TABLES, *VERSIONS_ASSET_NAMES)],
-    group_name="poelis",
-    kinds={"sql"},
-    # In the pool too: an embedded DuckDB file admits one writing process at a time.
-    pool=settings.API_CONCURRENCY_POOL,
-)
-def analyst_views(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """The analyst-facing views (`property_values`, `item_tree`, `product_summary`) over the loaded tables."""
-    with failures_explained(context), warehouse.open() as opened:
-        created = opened.create_views()
-    return dg.MaterializeResult(metadata={"views": dg.MetadataValue.json(created)})
-
-
-POELIS_ASSETS = [workspaces, products, items, properties, analyst_views]
+    return analyst_views

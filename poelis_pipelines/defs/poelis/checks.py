@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import dagster as dg
 
-from poelis_pipelines.defs.poelis.keys import asset_key
+from poelis_pipelines.defs.poelis.names import PoelisDefsNames
 from poelis_pipelines.incremental import Freshness
 from poelis_pipelines.sync import LevelResult
 from poelis_pipelines.tables import merged_tables
@@ -27,25 +27,25 @@ PROPERTIES_STALENESS = "properties_staleness"
 STALENESS_WARN_SHARE = 0.8  # of the bound: the staleness check warns beyond it, errs beyond the bound
 
 
-def check_specs_for(table: str) -> list[dg.AssetCheckSpec]:
+def check_specs_for(table: str, names: PoelisDefsNames) -> list[dg.AssetCheckSpec]:
     """The checks a table's declaration implies (foreign keys only where it declares some)."""
     declaration = merged_tables()[table]
-    names = {
+    descriptions = {
         PRIMARY_KEY_UNIQUE: f"No two rows share the primary key ({', '.join(declaration.primary_key)}).",
         REQUIRED_COLUMNS_PRESENT: "Columns declared NOT NULL hold a value in every row.",
         ROWS_MATCH_API: "Every record the API returned in this run is a live row of the table.",
     }
     if declaration.foreign_keys:
-        names[FOREIGN_KEYS_RESOLVE] = "Every parent id points at a row of its parent table."
+        descriptions[FOREIGN_KEYS_RESOLVE] = "Every parent id points at a row of its parent table."
     specs = [
-        dg.AssetCheckSpec(name=name, asset=asset_key(table), description=description, blocking=True)
-        for name, description in names.items()
+        dg.AssetCheckSpec(name=name, asset=names.asset_key(table), description=description, blocking=True)
+        for name, description in descriptions.items()
     ]
     if table == "properties":
         specs.append(
             dg.AssetCheckSpec(
                 name=PROPERTIES_STALENESS,
-                asset=asset_key(table),
+                asset=names.asset_key(table),
                 description="Every live item's properties were listed within the staleness bound: warns "
                 f"beyond {STALENESS_WARN_SHARE:.0%} of it (or while items were never listed), errs past it.",
                 blocking=False,

@@ -1,4 +1,8 @@
-"""Dagster resources: the Poelis API client and the warehouse, configured from the environment at run time."""
+"""Dagster resources: the Poelis API client, the warehouse and what a sync fetches.
+
+Every field is optional and may be a `dg.EnvVar`; an unset one falls back on its environment variable, read
+when a run starts, so definitions load with no secret set and a rotated key needs no restart.
+"""
 
 import os
 from datetime import timedelta
@@ -9,8 +13,9 @@ from pydantic import Field, PrivateAttr
 
 from poelis_pipelines import settings
 from poelis_pipelines.client import ConfigurationError, PoelisClient, RequestBudgetExhausted
-from poelis_pipelines.client.config import _read_key_file
+from poelis_pipelines.client.config import read_key_file
 from poelis_pipelines.incremental import IncrementalSettings, parse_duration
+from poelis_pipelines.versions import resolve_versions_mode
 from poelis_pipelines.warehouse import Warehouse
 
 
@@ -45,6 +50,15 @@ class PoelisResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     errors, a rotated key needs no restart, the key is never in run config or run storage). One client per
     run; the clients of one key in a process share one rate limiter, so the CLI's runs in one process pace
     as one.
+
+    Example::
+
+        import dagster as dg
+        from poelis_pipelines import PoelisResource, build_poelis_defs
+
+        defs = build_poelis_defs(
+            poelis=PoelisResource(api_key=dg.EnvVar("ACME_POELIS_API_KEY"), quota_share=0.5)
+        )
     """
 
     api_key: str | None = Field(
@@ -101,7 +115,12 @@ class PoelisResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         fails the run with the client's one sentence rather than a resource-initialization error."""
         if self._client is None:
             self._client = PoelisClient(
-                self.api_key or (_read_key_file(Path(self.api_key_file)) if self.api_key_file else None),
+                self.api_key
+                or (
+                    read_key_file(Path(self.api_key_file), source="api_key_file")
+                    if self.api_key_file
+                    else None
+                ),
                 self.base_url,
                 timeout=self.timeout_seconds,
                 max_attempts=self.max_attempts
@@ -136,9 +155,17 @@ class PoelisSyncSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
     """What a sync fetches: incremental properties (the default for the CLI, the schedule and the sensor)
     or every item's properties (`full`), and the staleness bound an incremental run keeps.
 
+    Also which published versions a sync stores (`versions`: none, baseline or all).
+
     A resource rather than an asset's run config: the CLI hands it over per run as resource config, a
     deployment sets it once in its `Definitions` (or per run in the launchpad), and the schedule, the sensor
     and the UI's materializations then all sync the same way without repeating a config block.
+
+    Example::
+
+        from poelis_pipelines import PoelisSyncSettings, build_poelis_defs
+
+        defs = build_poelis_defs(sync_settings=PoelisSyncSettings(max_staleness="6h", versions="all"))
     """
 
     full: bool = Field(
@@ -150,6 +177,15 @@ class PoelisSyncSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
         f"2d; 0: every item is due now); default: ${settings.ENV_MAX_STALENESS}, "
         f"else {settings.DEFAULT_MAX_STALENESS}.",
     )
+    versions: str | None = Field(
+        default=None,
+        description=f"Published versions to store: none, baseline (each product's baseline version) or all; "
+        f"default: ${settings.ENV_VERSIONS}, else {settings.DEFAULT_VERSIONS}.",
+    )
+
+    def versions_mode(self) -> str:
+        """The versions mode, read when a run starts; a bad value is a configuration error."""
+        return resolve_versions_mode(self.versions)
 
     def staleness_bound(self) -> timedelta:
         """The bound, read when a run starts; a bad value is a configuration error."""
@@ -169,8 +205,18 @@ class PoelisSyncSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
         )
 
 
-class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
-    """The SQL warehouse the assets load into (any SQLAlchemy URL; embedded DuckDB by default)."""
+class PoelisWarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """The SQL warehouse the assets load into (any SQLAlchemy URL; embedded DuckDB by default).
+
+    A URL holding a password belongs in an `EnvVar`, so the password never reaches Dagster's run storage::
+
+        import dagster as dg
+        from poelis_pipelines import PoelisWarehouseResource, build_poelis_defs
+
+        defs = build_poelis_defs(
+            warehouse=PoelisWarehouseResource(url=dg.EnvVar("WAREHOUSE_URL"), schema_name="poelis")
+        )
+    """
 
     url: str | None = Field(
         default=None,

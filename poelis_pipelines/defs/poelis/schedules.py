@@ -19,7 +19,7 @@ from poelis_pipelines import settings
 from poelis_pipelines.budget import scheduled_run_budget
 from poelis_pipelines.client import ConfigurationError
 from poelis_pipelines.client.config import resolve_quota_share
-from poelis_pipelines.defs.poelis.jobs import poelis_sync
+from poelis_pipelines.defs.poelis.names import PoelisDefsNames
 from poelis_pipelines.defs.poelis.resources import PoelisResource
 from poelis_pipelines.plan import quota_per_minute
 
@@ -29,7 +29,7 @@ PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
 def sync_cron() -> str:
-    """`POELIS_SYNC_CRON` when the code location loads, else hourly on the hour (UTC)."""
+    """`POELIS_SYNC_CRON` when the standalone code location loads, else hourly on the hour (UTC)."""
     return os.environ.get(settings.ENV_SYNC_CRON) or settings.DEFAULT_SYNC_CRON
 
 
@@ -43,27 +43,32 @@ def scheduled_budget(poelis: PoelisResource, interval: timedelta) -> int | None:
     return scheduled_run_budget(interval, share=share, per_minute=limit)
 
 
-def build_sync_schedule() -> dg.ScheduleDefinition:
-    cron = sync_cron()
+def build_sync_schedule(
+    names: PoelisDefsNames,
+    *,
+    cron: str = settings.DEFAULT_SYNC_CRON,
+    default_status: dg.DefaultScheduleStatus = dg.DefaultScheduleStatus.STOPPED,
+) -> dg.ScheduleDefinition:
+    poelis_key = names.resource_keys.poelis
 
     @dg.schedule(
-        name="poelis_sync_schedule",
+        name=names.schedule_name,
         cron_schedule=cron,
         execution_timezone=settings.SYNC_TIMEZONE,
-        job=poelis_sync,
-        default_status=dg.DefaultScheduleStatus.RUNNING,
+        job_name=names.job_name,
+        default_status=default_status,
+        required_resource_keys={poelis_key},
         description="An incremental sync of every known workspace in one run, with a request budget that "
         "fits the interval between two ticks.",
     )
-    def poelis_sync_schedule(
-        context: dg.ScheduleEvaluationContext, poelis: PoelisResource
-    ) -> Iterator[dg.RunRequest | dg.SkipReason]:
-        workspace_ids = context.instance.get_dynamic_partitions(settings.WORKSPACE_PARTITIONS_NAME)
+    def _schedule(context: dg.ScheduleEvaluationContext) -> Iterator[dg.RunRequest | dg.SkipReason]:
+        workspace_ids = context.instance.get_dynamic_partitions(names.partitions_name)
         if not workspace_ids:
             yield dg.SkipReason(
                 "No workspace partitions yet: the workspace sensor adds them on its first tick."
             )
             return
+        poelis: PoelisResource = getattr(context.resources, poelis_key)
         try:
             budget = scheduled_budget(poelis, get_smallest_cron_interval(cron, settings.SYNC_TIMEZONE))
         except ConfigurationError as error:
@@ -76,7 +81,7 @@ def build_sync_schedule() -> dg.ScheduleDefinition:
         )
         yield dg.RunRequest(
             run_key=tick,
-            run_config={"resources": {"poelis": {"config": {"max_requests": budget}}}}
+            run_config={"resources": {poelis_key: {"config": {"max_requests": budget}}}}
             if budget is not None
             else {},
             # Every partition, in the instance's order: the range from the first to the last holds them all.
@@ -86,4 +91,4 @@ def build_sync_schedule() -> dg.ScheduleDefinition:
             },
         )
 
-    return poelis_sync_schedule
+    return _schedule

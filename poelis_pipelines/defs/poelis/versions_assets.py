@@ -1,7 +1,7 @@
-"""The organization's users and the products' published versions as Dagster assets.
+"""The products' published versions as a Dagster asset (the organization's `users` are a level of
+`assets.LEVEL_ASSETS`: one unpartitioned table beside `workspaces`, which the views read to name people).
 
-`users` is one unpartitioned table beside `workspaces`: the views resolve `createdBy` / `updatedBy` ids to
-names with it. `product_versions` stores each workspace's published versions (`product_versions`,
+`product_versions` stores each workspace's published versions (`product_versions`,
 `item_versions`, `property_versions`) after the draft's own levels, so the versions spend what the run's
 request budget leaves once the draft is fresh. A complete version costs no request on any later run.
 """
@@ -11,27 +11,21 @@ from collections.abc import Sequence
 from typing import Any
 
 import dagster as dg
-from pydantic import Field
 
 from poelis_pipelines import settings, sync
 from poelis_pipelines.client import PoelisClient
 from poelis_pipelines.client.secrets import scrub
-from poelis_pipelines.defs.poelis.assets import ASSET_COMMON, _materialize, failures_explained
-from poelis_pipelines.defs.poelis.checks import check_specs_for
-from poelis_pipelines.defs.poelis.keys import asset_key, workspace_partitions
-from poelis_pipelines.defs.poelis.metadata import schema_of, workspace_label
-from poelis_pipelines.defs.poelis.resources import PoelisResource, WarehouseResource
-from poelis_pipelines.tables import PRODUCT_VERSIONS
-from poelis_pipelines.versions import (
-    VersionChecks,
-    VersionsResult,
-    check_versions,
-    resolve_versions_mode,
-    sync_versions,
+from poelis_pipelines.defs.poelis.assets import (
+    RunResources,
+    asset_options,
+    failures_explained,
+    workspace_partitioning,
 )
+from poelis_pipelines.defs.poelis.metadata import schema_of, workspace_label
+from poelis_pipelines.defs.poelis.names import PoelisDefsNames
+from poelis_pipelines.tables import PRODUCT_VERSIONS
+from poelis_pipelines.versions import VersionChecks, VersionsResult, check_versions, sync_versions
 from poelis_pipelines.warehouse import Warehouse
-
-VERSIONS_RESOURCE_KEY = "poelis_versions"
 
 VERSION_KEYS_UNIQUE = "version_keys_unique"
 VERSION_REFERENCES_RESOLVE = "version_references_resolve"
@@ -42,34 +36,6 @@ VERSION_CHECK_DESCRIPTIONS = {
     "is an item of that same version.",
     COMPLETE_VERSION_COUNTS_MATCH: "Each complete version stores as many items and properties as it listed.",
 }
-
-
-class PoelisVersionsSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
-    """Which published versions a sync stores. A resource, like the other sync settings: set once in the
-    `Definitions` (or per run in the launchpad), the schedule, the sensor and the UI all store the same."""
-
-    versions: str | None = Field(
-        default=None,
-        description=f"none, baseline (each product's baseline version) or all; default: "
-        f"${settings.ENV_VERSIONS}, else {settings.DEFAULT_VERSIONS}.",
-    )
-
-    def mode(self) -> str:
-        """The mode, read when a run starts; a bad value is a configuration error."""
-        return resolve_versions_mode(self.versions)
-
-
-@dg.asset(  # type: ignore[call-overload]
-    key=asset_key("users"),
-    deps=[asset_key("workspaces")],
-    check_specs=check_specs_for("users"),
-    **ASSET_COMMON,
-)
-def users(
-    context: dg.AssetExecutionContext, poelis: PoelisResource, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
-    """The organization's users: who the views name as a record's creator and last editor."""
-    return _materialize(context, "users", poelis, warehouse, sync.sync_users, None)
 
 
 def sync_versions_per_workspace(
@@ -148,45 +114,41 @@ def version_check_results(found: VersionChecks) -> list[dg.AssetCheckResult]:
     ]
 
 
-@dg.asset(  # type: ignore[call-overload]
-    key=asset_key("product_versions"),
-    deps=[asset_key("products"), asset_key("properties")],
-    partitions_def=workspace_partitions,
-    check_specs=[
-        dg.AssetCheckSpec(
-            name=name, asset=asset_key("product_versions"), description=description, blocking=True
-        )
-        for name, description in VERSION_CHECK_DESCRIPTIONS.items()
-    ],
-    **ASSET_COMMON,
-)
-def product_versions(
-    context: dg.AssetExecutionContext,
-    poelis: PoelisResource,
-    warehouse: WarehouseResource,
-    poelis_versions: PoelisVersionsSettings,
-) -> dg.MaterializeResult:
-    """The published versions of one workspace's products (`product_versions`, with their content in
-    `item_versions` and `property_versions`): baselines first, then (mode `all`) the newest versions; a
-    complete version is never requested again."""
-    with failures_explained(context), warehouse.open() as opened, opened.session():
-        mode = poelis_versions.mode()
-        workspace_ids = list(context.partition_keys)
-        results = sync_versions_per_workspace(poelis.get_client(), opened, workspace_ids, mode)
-        for workspace_id, result in results.items():
-            for warning in result.warnings:
-                context.log.warning(scrub(warning))
-            context.add_asset_metadata(
-                versions_metadata(opened, workspace_id, result), partition_key=workspace_id
+def build_product_versions_asset(names: PoelisDefsNames) -> dg.AssetsDefinition:
+    key = names.asset_key("product_versions")
+
+    @dg.asset(  # type: ignore[call-overload]
+        key=key,
+        deps=[names.asset_key("products"), names.asset_key("properties")],
+        check_specs=[
+            dg.AssetCheckSpec(name=name, asset=key, description=description, blocking=True)
+            for name, description in VERSION_CHECK_DESCRIPTIONS.items()
+        ],
+        **workspace_partitioning(names),
+        **asset_options(names),
+    )
+    def product_versions(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        """The published versions of one workspace's products (`product_versions`, with their content in
+        `item_versions` and `property_versions`): baselines first, then (mode `all`) the newest versions; a
+        complete version is never requested again."""
+        resources = RunResources.of(context, names)
+        with failures_explained(context), resources.warehouse.open() as opened, opened.session():
+            mode = resources.sync_settings.versions_mode()
+            workspace_ids = list(context.partition_keys)
+            results = sync_versions_per_workspace(resources.poelis.get_client(), opened, workspace_ids, mode)
+            for workspace_id, result in results.items():
+                for warning in result.warnings:
+                    context.log.warning(scrub(warning))
+                context.add_asset_metadata(
+                    versions_metadata(opened, workspace_id, result), partition_key=workspace_id
+                )
+            return dg.MaterializeResult(
+                metadata={
+                    "dagster/row_count": opened.row_count(PRODUCT_VERSIONS.name),
+                    "dagster/column_schema": schema_of(PRODUCT_VERSIONS),
+                    "dagster/table_name": f"{opened.schema}.{PRODUCT_VERSIONS.name}",
+                },
+                check_results=version_check_results(check_versions(opened)),
             )
-        return dg.MaterializeResult(
-            metadata={
-                "dagster/row_count": opened.row_count(PRODUCT_VERSIONS.name),
-                "dagster/column_schema": schema_of(PRODUCT_VERSIONS),
-                "dagster/table_name": f"{opened.schema}.{PRODUCT_VERSIONS.name}",
-            },
-            check_results=version_check_results(check_versions(opened)),
-        )
 
-
-VERSIONS_ASSETS = [users, product_versions]
+    return product_versions
