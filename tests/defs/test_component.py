@@ -279,5 +279,6 @@ def test_a_fresh_dg_project_scaffolds_checks_and_materializes(fake_api: Any, tmp
         for table in ("workspaces", "products", "items", "properties"):
             assert live_ids(warehouse, table) == sorted(expected[table]["id"]), table
     assert files_holding(fake_api.api_key, tmp_path) == []  # project, DAGSTER_HOME, warehouse, venv
-    assert fake_api.api_key not in stored_by_dagster(dagster_home)
+    key_stored = fake_api.api_key in stored_by_dagster(dagster_home)
+    assert not key_stored, "the Dagster instance holds the key"
     assert not any(fake_api.api_key in output for output in project.outputs)

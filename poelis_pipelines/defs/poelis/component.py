@@ -31,7 +31,7 @@ _ENV_REFERENCE = re.compile(
 Status = Literal["running", "stopped"]
 
 
-def environment_variable_named(template: str) -> dg.EnvVar | None:
+def _environment_variable_named(template: str) -> dg.EnvVar | None:
     """`dg.EnvVar(NAME)` for a value that is only `{{ env.NAME }}` (or `{{ env('NAME') }}`), else None."""
     match = _ENV_REFERENCE.match(template)
     if match is None:
@@ -42,7 +42,7 @@ def environment_variable_named(template: str) -> dg.EnvVar | None:
 def _resolve_api_key(context: dg.ResolutionContext, template: str | None) -> dg.EnvVar | None:
     if template is None:
         return None
-    variable = environment_variable_named(template)
+    variable = _environment_variable_named(template)
     if variable is None:
         # Dagster's own resolver errors quote the YAML line, which here is the key.
         raise ResolutionException(
@@ -56,7 +56,7 @@ def _resolve_api_key(context: dg.ResolutionContext, template: str | None) -> dg.
 def _resolve_warehouse_url(context: dg.ResolutionContext, template: str | None) -> str | None:
     if template is None:
         return None
-    return environment_variable_named(template) or context.resolve_value(template, as_type=str)
+    return _environment_variable_named(template) or context.resolve_value(template, as_type=str)
 
 
 class PoelisWarehouseAttributes(dg.Resolvable, dg.Model):
