@@ -175,8 +175,11 @@ class DgProject:
     def python(self) -> str:
         return str(self.venv / "bin" / "python")
 
-    def run(self, *args: str, cwd: Path | None = None, extra: dict[str, str] | None = None) -> str:
-        """A command to its end in the project's environment; fails the test with its output if it fails."""
+    def run(
+        self, *args: str, cwd: Path | None = None, extra: dict[str, str] | None = None, succeeds: bool = True
+    ) -> str:
+        """A command to its end in the project's environment, its output; fails the test with that output if
+        the command did not succeed (or, with `succeeds=False`, did)."""
         completed = subprocess.run(
             args,
             cwd=cwd or self.root,
@@ -188,11 +191,12 @@ class DgProject:
         )
         output = completed.stdout + completed.stderr
         self.outputs.append(output)
-        assert completed.returncode == 0, f"{' '.join(args)} failed:\n{output}"
+        command = " ".join(args)
+        assert (completed.returncode == 0) == succeeds, f"{command}: exit {completed.returncode}\n{output}"
         return output
 
-    def dg(self, *args: str, extra: dict[str, str] | None = None) -> str:
-        return self.run(self.python, "-m", "dagster_dg_cli.cli", *args, extra=extra)
+    def dg(self, *args: str, extra: dict[str, str] | None = None, succeeds: bool = True) -> str:
+        return self.run(self.python, "-m", "dagster_dg_cli.cli", *args, extra=extra, succeeds=succeeds)
 
     def create(self) -> None:
         self.run(sys.executable, "-m", "venv", "--without-pip", str(self.venv), cwd=self.folder)
@@ -239,6 +243,10 @@ def test_a_fresh_dg_project_scaffolds_checks_and_materializes(fake_api: Any, tmp
     project.dg("scaffold", "defs", "poelis_pipelines.PoelisComponent", "poelis")
     defs_yaml = project.root / "src" / "my_project" / "defs" / "poelis" / "defs.yaml"
     assert "{{ env.POELIS_API_KEY }}" in defs_yaml.read_text()
+    defs_yaml.write_text(f"type: poelis_pipelines.PoelisComponent\nattributes:\n  api_key: {KEY}\n")
+    refused = project.dg("check", "defs", succeeds=False)
+    assert "api_key must name an environment variable" in refused
+    assert KEY not in refused
     warehouse_url = f"duckdb:///{tmp_path}/warehouse.duckdb"
     defs_yaml.write_text(
         yaml.safe_dump(
