@@ -12,7 +12,7 @@ import sysconfig
 import traceback
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import dagster as dg
 import pytest
@@ -26,7 +26,7 @@ from process_helpers import sealed_environment
 from sync_helpers import expected_frames
 
 from poelis_pipelines import PoelisComponent
-from poelis_pipelines.defs.poelis.component import DEFS_YAML_TEMPLATE, PoelisComponentScaffolder
+from poelis_pipelines.defs.poelis.component import PoelisComponentScaffolder
 from poelis_pipelines.warehouse import Warehouse
 from poelis_pipelines.warehouse.inspection import live_ids
 
@@ -133,23 +133,33 @@ def test_every_attribute_reaches_the_definitions() -> None:
     assert repository.has_job("acme_sync")
 
 
-def test_the_scaffolded_template_loads(tmp_path: Path) -> None:
-    PoelisComponentScaffolder().scaffold(
-        dg.ScaffoldRequest(
-            type_name="poelis_pipelines.PoelisComponent",
-            target_path=tmp_path,
-            scaffold_format="yaml",
-            project_root=None,
-            params=None,
-        )
+def scaffold(folder: Path, scaffold_format: Literal["yaml", "python"]) -> None:
+    """What `dg scaffold defs poelis_pipelines.PoelisComponent <folder>` asks of the scaffolder."""
+    request = dg.ScaffoldRequest(
+        type_name="poelis_pipelines.PoelisComponent",
+        target_path=folder,
+        scaffold_format=scaffold_format,
+        project_root=None,
+        params=None,
     )
+    PoelisComponentScaffolder().scaffold(request)
+
+
+def test_the_scaffolded_template_loads(tmp_path: Path) -> None:
+    scaffold(tmp_path, "yaml")
 
     written = yaml.safe_load((tmp_path / "defs.yaml").read_text())
     assert written["type"] == "poelis_pipelines.PoelisComponent"
     assert written["attributes"]["api_key"] == "{{ env.POELIS_API_KEY }}"
-    assert DEFS_YAML_TEMPLATE.format(type_name=written["type"]) == (tmp_path / "defs.yaml").read_text()
     defs = component_defs(written["attributes"])
     assert defs.resources["poelis"].api_key == dg.EnvVar("POELIS_API_KEY")  # type: ignore[index]
+
+
+def test_the_python_scaffold_is_dagsters_own(tmp_path: Path) -> None:
+    scaffold(tmp_path, "python")
+
+    assert "from poelis_pipelines import PoelisComponent" in (tmp_path / "component.py").read_text()
+    assert not (tmp_path / "defs.yaml").exists()
 
 
 # --- A fresh dg project, as a user makes one ---------------------------------------------------------------
