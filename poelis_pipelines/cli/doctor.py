@@ -6,19 +6,13 @@ import argparse
 
 from poelis_pipelines import settings
 from poelis_pipelines.cli.output import EXIT_CONFIG, EXIT_OK, Output
-from poelis_pipelines.cli.sync_command import (
-    apply_target_arguments,
-    client_from_environment,
-    retry_notices_for,
-    warehouse_from_environment,
-)
+from poelis_pipelines.cli.sync_command import api_client, retry_notices_for, target_warehouse
 from poelis_pipelines.client import AuthenticationError, ConfigurationError, PoelisError
 from poelis_pipelines.client.secrets import scrub
 from poelis_pipelines.warehouse import WarehouseError
 
 
 def run_doctor(args: argparse.Namespace, output: Output) -> int:
-    apply_target_arguments(args)
     problems = 0
 
     def report(ok: bool, what: str, detail: str) -> None:
@@ -27,7 +21,7 @@ def run_doctor(args: argparse.Namespace, output: Output) -> int:
         output.line(f"{'ok  ' if ok else 'FAIL'}  {what}: {scrub(detail)}")
 
     try:
-        client = client_from_environment()
+        client = api_client(args)
     except ConfigurationError as error:
         report(False, "API key and URL", str(error))
         client = None
@@ -55,7 +49,7 @@ def run_doctor(args: argparse.Namespace, output: Output) -> int:
                     else f"{limit} requests per window; requests are paced to stay inside it",
                 )
     try:
-        with warehouse_from_environment() as warehouse:
+        with target_warehouse(args) as warehouse:
             warehouse.ensure()  # creates or re-annotates the tables: a write, so this proves write access
             report(True, "warehouse", f"{warehouse.display_url} (schema {warehouse.schema}) is writable")
     except WarehouseError as error:

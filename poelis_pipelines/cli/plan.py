@@ -245,31 +245,25 @@ def format_report(report: dict[str, Any]) -> list[str]:
 
 
 def run_plan(args: argparse.Namespace, output: Output) -> int:
-    from poelis_pipelines.cli.sync_command import (
-        apply_target_arguments,
-        client_from_environment,
-        retry_notices_for,
-        warehouse_from_environment,
-    )
+    from poelis_pipelines.cli.sync_command import api_client, retry_notices_for, target_warehouse
     from poelis_pipelines.cli.workspaces import resolve_workspace_arguments
 
-    apply_target_arguments(args)
     try:
         share, max_staleness, cron = _settings(args)
         schedule_interval(cron)
     except ConfigurationError as error:
         return output.fail(error, EXIT_CONFIG)
-    with warehouse_from_environment() as warehouse:
+    with target_warehouse(args) as warehouse:
         warehouse.ensure()  # creates the empty tables of a new warehouse; data is never written
         workspace_ids = (
-            resolve_workspace_arguments(args.workspaces, warehouse, client_from_environment)
+            resolve_workspace_arguments(args.workspaces, warehouse, lambda: api_client(args))
             if args.workspaces
             else None
         )
         state = warehouse_state(warehouse, workspace_ids)
     advertised, scan_requests = None, None
     if args.scan:
-        with client_from_environment() as client, retry_notices_for(output, client.base_url):
+        with api_client(args) as client, retry_notices_for(output, client.base_url):
             workspaces, listings = scan(client, workspace_ids)
             advertised = client.advertised_rate_limit
         state = scanned_state(state, workspaces, listings, workspace_ids)

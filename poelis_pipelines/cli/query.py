@@ -13,7 +13,7 @@ import sys
 import sqlalchemy as sa
 
 from poelis_pipelines.cli.output import EXIT_CONFIG, EXIT_OK, Output
-from poelis_pipelines.cli.sync_command import apply_target_arguments, warehouse_from_environment
+from poelis_pipelines.cli.sync_command import target_warehouse
 from poelis_pipelines.warehouse.queries import example_queries, in_schema, summary
 
 
@@ -33,8 +33,7 @@ def run_query(args: argparse.Namespace, output: Output) -> int:
     if args.name not in queries:
         output.error(f"no query named {args.name!r}; the queries are: {', '.join(queries)}")
         return EXIT_CONFIG
-    apply_target_arguments(args)
-    with warehouse_from_environment() as warehouse:
+    with target_warehouse(args) as warehouse:
         if warehouse.duckdb_file is not None and not warehouse.duckdb_file.exists():
             output.error(f"no warehouse at {warehouse.duckdb_file}: run `poelis-pipelines sync` first")
             return EXIT_CONFIG

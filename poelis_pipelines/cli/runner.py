@@ -23,7 +23,12 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from poelis_pipelines import sync
-from poelis_pipelines.defs.poelis.assets import FAILURE_KIND, NO_STEP_RETRIES_TAG, SYNC_KEY_TAG
+from poelis_pipelines.defs.poelis.assets import (
+    FAILURE_KIND,
+    NO_STEP_RETRIES_TAG,
+    RUN_BUDGET_TAG,
+    SYNC_KEY_TAG,
+)
 from poelis_pipelines.defs.poelis.checks import PROPERTIES_STALENESS
 from poelis_pipelines.defs.poelis.factory import build_poelis_defs
 from poelis_pipelines.defs.poelis.names import PoelisDefsNames
@@ -214,19 +219,9 @@ def release_abandoned_runs(instance: dg.DagsterInstance) -> list[str]:
 
 
 @dataclass(frozen=True)
-class SyncOptions:
-    """What a CLI sync asks of the resources, handed to each run as resource config (None: the resource's
-    default, i.e. the environment). `max_requests` is the budget of the whole sync, shared by its runs."""
-
-    full: bool = False
-    max_staleness: str | None = None
-    quota_share: float | None = None
-    max_requests: int | None = None
-
-
-@dataclass(frozen=True)
 class SyncResources:
-    """The resources a CLI sync hands to its runs (built from its flags; unset fields: the environment)."""
+    """What a CLI sync hands to its runs, built from its flags (a setting no flag gives: the environment,
+    read when a run starts)."""
 
     poelis: PoelisResource = field(default_factory=PoelisResource)
     warehouse: PoelisWarehouseResource = field(default_factory=PoelisWarehouseResource)
@@ -234,7 +229,8 @@ class SyncResources:
 
 
 class Runner:
-    """Executes the standalone definitions' sync job in process, over ranges of workspace partitions."""
+    """Executes the sync job of the factory's default definitions in process, over ranges of workspace
+    partitions. `max_requests` is the budget of the whole sync, shared by its runs."""
 
     def __init__(
         self,
@@ -242,35 +238,40 @@ class Runner:
         sync_key: str | None = None,
         *,
         debug: bool = False,
-        options: SyncOptions | None = None,
         resources: SyncResources | None = None,
+        max_requests: int | None = None,
     ) -> None:
         self.instance = instance
         self.names = PoelisDefsNames()
         self.resources = resources or SyncResources()
+        self.max_requests = max_requests
+        self.job = self._job()
+        self.summary = SyncSummary(sync_key=sync_key or f"cli-{uuid.uuid4()}")
+        # The CLI reports progress and failures itself; Dagster's console log is for --debug.
+        self.run_config = {
+            "loggers": {"console": {"config": {"log_level": "DEBUG" if debug else "CRITICAL"}}}
+        }
+
+    def _job(self) -> dg.JobDefinition:
+        names = self.names
         definitions = build_poelis_defs(
             poelis=self.resources.poelis,
             sync_settings=self.resources.sync_settings,
-            key_prefix=self.names.key_prefix,
-            group_name=self.names.group_name,
-            resource_keys=self.names.resource_keys,
-            partitions_name=self.names.partitions_name,
-            pool=self.names.pool,
-            job_name=self.names.job_name,
+            key_prefix=names.key_prefix,
+            group_name=names.group_name,
+            resource_keys=names.resource_keys,
+            partitions_name=names.partitions_name,
+            pool=names.pool,
+            job_name=names.job_name,
         )
         # The warehouse as it is, not as config: Dagster stores a job's resource config (the values a
         # resource was built with included) with every run, and a warehouse URL may hold a password.
         warehouse = dg.ResourceDefinition.hardcoded_resource(self.resources.warehouse)
-        definitions = dg.Definitions(
+        return dg.Definitions(
             assets=definitions.assets,
             jobs=definitions.jobs,
-            resources={**(definitions.resources or {}), self.names.resource_keys.warehouse: warehouse},
-        )
-        self.job = definitions.resolve_job_def(self.names.job_name)
-        self.summary = SyncSummary(sync_key=sync_key or f"cli-{uuid.uuid4()}")
-        self.options = options or SyncOptions()
-        # The CLI reports progress and failures itself; Dagster's console log is for --debug.
-        self.logger_config = {"console": {"config": {"log_level": "DEBUG" if debug else "CRITICAL"}}}
+            resources={**(definitions.resources or {}), names.resource_keys.warehouse: warehouse},
+        ).resolve_job_def(names.job_name)
 
     def _budget_spent(self) -> bool:
         """Whether the sync's budget leaves nothing for a next run (the requests so far include any the
@@ -281,30 +282,11 @@ class Runner:
         return self.summary.budget_exhausted
 
     def _requests_left(self) -> int | None:
-        """What the sync's budget leaves for its next run (None: no budget)."""
-        if self.options.max_requests is None:
+        """What the sync's budget leaves for its next run (None: no budget): each run's budget is what the
+        earlier runs left, so `--max-requests` holds for the whole sync."""
+        if self.max_requests is None:
             return None
-        return self.options.max_requests - self.summary.requests
-
-    def _run_config(self, calls_api: bool) -> dict[str, object]:
-        """The loggers, and the sync's options as resource config: the next run's budget is what the earlier
-        runs left of the sync's, so `--max-requests` holds for the whole sync."""
-        poelis: dict[str, object] = {}
-        if self.options.quota_share is not None:
-            poelis["quota_share"] = self.options.quota_share
-        left = self._requests_left()
-        if left is not None and calls_api:
-            poelis["max_requests"] = left
-        sync_settings: dict[str, object] = {"full": self.options.full}
-        if self.options.max_staleness is not None:
-            sync_settings["max_staleness"] = self.options.max_staleness
-        if not calls_api:
-            return {"loggers": self.logger_config}
-        keys = self.names.resource_keys
-        return {
-            "loggers": self.logger_config,
-            "resources": {keys.poelis: {"config": poelis}, keys.sync_settings: {"config": sync_settings}},
-        }
+        return self.max_requests - self.summary.requests
 
     def _execute(self, label: str, assets: Sequence[str], partitions: Sequence[str] = ()) -> bool:
         """One run of `assets`; partitioned ones over `partitions`, which must be a contiguous range."""
@@ -317,17 +299,19 @@ class Runner:
             if partitions
             else {}
         )
+        left = self._requests_left()
+        budget_tags = {RUN_BUDGET_TAG: str(left)} if left is not None and calls_api else {}
         sync.PROGRESS.client_stats = None  # the run's client sets its own, if the run calls the API
-        run_config = self._run_config(calls_api)
         result = _off_the_main_thread(
             lambda: self.job.execute_in_process(
                 instance=self.instance,
-                run_config=run_config,
+                run_config=self.run_config,
                 asset_selection=[self.names.asset_key(name) for name in assets],
                 raise_on_error=False,
                 # The client already retried each request and a person is waiting: no step retries later.
                 tags={
                     **range_tags,
+                    **budget_tags,
                     SYNC_KEY_TAG: self.summary.sync_key,
                     NO_STEP_RETRIES_TAG: "true",
                     TRIGGER_TAG: "cli",

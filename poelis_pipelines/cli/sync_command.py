@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import warnings
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -26,7 +25,7 @@ from poelis_pipelines.cli.progress import (
     describe_incremental_plan,
     format_summary,
 )
-from poelis_pipelines.cli.runner import Runner, SyncOptions, SyncSummary, dagster_instance
+from poelis_pipelines.cli.runner import Runner, SyncResources, SyncSummary, dagster_instance
 from poelis_pipelines.cli.sync_state import (
     SyncLock,
     record_sync_end,
@@ -39,54 +38,55 @@ from poelis_pipelines.client import ConfigurationError, PoelisClient
 from poelis_pipelines.client.config import resolve_max_requests
 from poelis_pipelines.client.secrets import scrub
 from poelis_pipelines.defs.poelis.resources import (
+    PoelisResource,
     PoelisSyncSettings,
     PoelisWarehouseResource,
-    flag_from_environment,
     number_from_environment,
 )
 from poelis_pipelines.incremental import IncrementalSettings, item_catalog, parse_duration, select_items
 from poelis_pipelines.normalize.errors import UnknownPropertyTypeWarning
 from poelis_pipelines.plan import plan_full_sync, quota_per_minute
 from poelis_pipelines.sync import properties_freshness
-from poelis_pipelines.versions import resolve_versions_mode
 from poelis_pipelines.warehouse import Warehouse, WarehouseBusyError, WarehouseError
 from poelis_pipelines.warehouse.errors import WarehouseInUseError
 from poelis_pipelines.warehouse.inspection import live_ids
 
 
-def apply_target_arguments(args: argparse.Namespace) -> None:
-    """Hand --warehouse-url/--schema (and --versions) to the resources through the environment, never through
-    run config.
-
-    Run config is stored in Dagster's run storage; a PostgreSQL URL may hold a password.
-    """
-    if getattr(args, "warehouse_url", None):
-        os.environ[settings.ENV_WAREHOUSE_URL] = args.warehouse_url
-    if getattr(args, "schema", None):
-        os.environ[settings.ENV_WAREHOUSE_SCHEMA] = args.schema
-    if getattr(args, "allow_insecure_http", False):
-        os.environ[settings.ENV_ALLOW_INSECURE_HTTP] = "1"
-    if getattr(args, "versions", None):
-        os.environ[settings.ENV_VERSIONS] = args.versions
-
-
-def client_from_environment(quota_share: float | None = None) -> PoelisClient:
-    """A client configured as `PoelisResource` configures the assets' one (key, URL, plain-http opt-in,
-    quota share)."""
-    return PoelisClient(
-        allow_insecure_http=flag_from_environment(settings.ENV_ALLOW_INSECURE_HTTP), quota_share=quota_share
+def sync_resources(args: argparse.Namespace) -> SyncResources:
+    """The resources the flags ask for, handed to the runs as they are (a setting no flag gives: the
+    environment, read when used). Never through `os.environ`, which is the caller's, nor through run config,
+    which Dagster stores: a PostgreSQL URL may hold a password."""
+    return SyncResources(
+        poelis=PoelisResource(
+            quota_share=getattr(args, "quota_share", None),
+            allow_insecure_http=True if getattr(args, "allow_insecure_http", False) else None,
+        ),
+        warehouse=PoelisWarehouseResource(
+            url=getattr(args, "warehouse_url", None), schema_name=getattr(args, "schema", None)
+        ),
+        sync_settings=PoelisSyncSettings(
+            full=getattr(args, "full", False),
+            max_staleness=getattr(args, "max_staleness", None),
+            versions=getattr(args, "versions", None),
+        ),
     )
 
 
-def sync_options(args: argparse.Namespace) -> SyncOptions:
-    """What the flags (else the environment) ask of the runs: `--max-requests` or `POELIS_MAX_REQUESTS` is
-    the budget of the whole sync, shared by its runs, so it is resolved here once."""
-    return SyncOptions(
-        full=getattr(args, "full", False),
-        max_staleness=getattr(args, "max_staleness", None),
-        quota_share=getattr(args, "quota_share", None),
-        max_requests=getattr(args, "max_requests", None) or resolve_max_requests(),
-    )
+def api_client(args: argparse.Namespace, quota_share: float | None = None) -> PoelisClient:
+    """A client configured as the assets' one (key, URL, plain-http opt-in), with the quota share asked."""
+    allow_insecure_http = sync_resources(args).poelis.insecure_http_allowed()
+    return PoelisClient(allow_insecure_http=allow_insecure_http, quota_share=quota_share)
+
+
+def target_warehouse(args: argparse.Namespace) -> Warehouse:
+    """The warehouse the assets will write to, resolved exactly as their resource resolves it."""
+    return sync_resources(args).warehouse.target()
+
+
+def sync_budget(args: argparse.Namespace) -> int | None:
+    """`--max-requests`, else `POELIS_MAX_REQUESTS`: the budget of the whole sync, shared by its runs, so it
+    is resolved once."""
+    return getattr(args, "max_requests", None) or resolve_max_requests()
 
 
 def retry_notices_for(output: Output, base_url: str) -> contextlib.AbstractContextManager[None]:
@@ -97,12 +97,6 @@ def retry_notices_for(output: Output, base_url: str) -> contextlib.AbstractConte
     return retry_notices(output, base_url, budget)
 
 
-def warehouse_from_environment() -> Warehouse:
-    """The warehouse the assets will write to, resolved exactly as `PoelisWarehouseResource` resolves it."""
-    target = PoelisWarehouseResource()
-    return Warehouse(target.resolved_url(), target.resolved_schema())
-
-
 def _warehouse_failure(output: Output, error: WarehouseError) -> int:
     """Another sync is worth a retry later (exit 1); a file another program holds open, or any other
     warehouse problem, needs the operator (2)."""
@@ -111,47 +105,40 @@ def _warehouse_failure(output: Output, error: WarehouseError) -> int:
     return output.fail(error, exit_code, context="warehouse")
 
 
-def check_client_configuration(output: Output, args: argparse.Namespace | None = None) -> int | None:
-    """Refuse a bad key, base URL, retry, budget or staleness setting before Dagster starts."""
+def check_client_configuration(output: Output, args: argparse.Namespace) -> int | None:
+    """Refuse a bad key, base URL, retry, budget, staleness or versions setting before Dagster starts."""
     try:
         number_from_environment(settings.ENV_MAX_ATTEMPTS, settings.DEFAULT_MAX_ATTEMPTS)
         number_from_environment(settings.ENV_BACKOFF_SECONDS, settings.DEFAULT_BACKOFF_SECONDS)
-        client_from_environment().close()
-        if args is not None:
-            sync_options(args)
-            staleness_settings(args).staleness_bound()
-        resolve_versions_mode()
+        api_client(args).close()
+        sync_budget(args)
+        sync_settings = sync_resources(args).sync_settings
+        sync_settings.staleness_bound()
+        sync_settings.versions_mode()
     except ConfigurationError as error:
         return output.fail(error, EXIT_CONFIG)
     return None
 
 
-def staleness_settings(args: argparse.Namespace) -> PoelisSyncSettings:
-    """The settings the properties asset will resolve, for the estimate and the summary."""
-    return PoelisSyncSettings(
-        full=getattr(args, "full", False), max_staleness=getattr(args, "max_staleness", None)
-    )
-
-
-def check_warehouse(output: Output) -> int | None:
+def check_warehouse(output: Output, args: argparse.Namespace) -> int | None:
     """Create or migrate the tables now: an unusable warehouse fails in one line, before any request."""
     try:
-        with warehouse_from_environment() as warehouse:
+        with target_warehouse(args) as warehouse:
             warehouse.ensure()
     except WarehouseError as error:
         return _warehouse_failure(output, error)
     return None
 
 
-def _unfinished_sync_key(output: Output, arguments: str, fresh: bool) -> str | None:
+def _unfinished_sync_key(output: Output, args: argparse.Namespace, arguments: str) -> str | None:
     """The latest unfinished CLI sync of the last day with the same arguments, to resume unless `--fresh`;
     said in one line that tells an interrupted (or killed) sync from a failed one.
 
     One that committed nothing (refused at its start: a bad key, an unreachable API) leaves nothing to skip.
     """
-    if fresh:
+    if getattr(args, "fresh", False):
         return None
-    with warehouse_from_environment() as warehouse:
+    with target_warehouse(args) as warehouse:
         unfinished = unfinished_sync(warehouse, arguments, datetime.now(UTC))
     if unfinished is None or unfinished.committed_scopes == 0:
         return None
@@ -173,20 +160,20 @@ def announce_plan(
     """Say what the sync will do and how long the quota makes it take, from the warehouse's last state and
     the rate limit the API advertised on the workspace listing (no request of its own). An incremental sync
     says how many items' properties are due now (the listings may find more: new or changed items)."""
-    options = sync_options(args)
-    with warehouse_from_environment() as warehouse:
+    sync_settings, max_requests = sync_resources(args).sync_settings, sync_budget(args)
+    with target_warehouse(args) as warehouse:
         plan = plan_full_sync(warehouse, workspace_ids)
         due = None
-        if not options.full:
+        if not sync_settings.full:
             targets = workspace_ids or live_ids(warehouse, "workspaces")
-            bound = staleness_settings(args).staleness_bound()
             due = select_items(
                 item_catalog(warehouse, targets),
                 datetime.now(UTC),
-                IncrementalSettings(bound, max_items=options.max_requests),
+                IncrementalSettings(sync_settings.staleness_bound(), max_items=max_requests),
                 run_key="",
             )
-    with client_from_environment(options.quota_share) as client:  # shares the limiter that saw the headers
+    quota_share = getattr(args, "quota_share", None)
+    with api_client(args, quota_share) as client:  # shares the limiter that saw the headers
         requests_per_minute = quota_per_minute(client.advertised_rate_limit)
     if due is None or plan.requests is None:  # a full sync, or items never listed: the full sync's line
         output.line(plan.describe(requests_per_minute))
@@ -195,8 +182,8 @@ def announce_plan(
     listings = plan.requests - plan.items
     selected = due.selected
     requests = listings + sum(selected.values())
-    if options.max_requests is not None:
-        requests = min(requests, options.max_requests)
+    if max_requests is not None:
+        requests = min(requests, max_requests)
     output.line(describe_incremental_plan(plan, listings, selected, requests, requests_per_minute))
     display.follow(replace(plan, requests=requests), requests_per_minute)
 
@@ -205,7 +192,7 @@ def _run_assets(runner: Runner, args: argparse.Namespace, output: Output) -> Syn
     """Run the assets; properties of a type this version does not know are kept, and said so on stderr."""
 
     def live_workspace_ids() -> list[str]:
-        with warehouse_from_environment() as warehouse:
+        with target_warehouse(args) as warehouse:
             return live_ids(warehouse, "workspaces")
 
     only = getattr(args, "workspaces", None)
@@ -231,34 +218,41 @@ def _run_assets(runner: Runner, args: argparse.Namespace, output: Output) -> Syn
 
 
 def _sync_under_lock(args: argparse.Namespace, output: Output) -> tuple[int, SyncSummary | None]:
-    exit_code = check_warehouse(output)
+    exit_code = check_warehouse(output, args)
     if exit_code is not None:
         return exit_code, None
-    options = sync_options(args)
+    resources = sync_resources(args)
     resolving: list[PoelisClient] = []  # a readable id the warehouse does not know lists the workspaces
 
     def resolving_client() -> PoelisClient:
-        resolving.append(client_from_environment(options.quota_share))
+        resolving.append(api_client(args, resources.poelis.quota_share))
         return resolving[-1]
 
     if getattr(args, "workspaces", None):
-        with warehouse_from_environment() as warehouse:
+        with target_warehouse(args) as warehouse:
             args.workspaces = resolve_workspace_arguments(args.workspaces, warehouse, resolving_client)
+    max_staleness = resources.sync_settings.max_staleness
     arguments = sync_arguments(
         getattr(args, "workspaces", None),
-        full=options.full,
-        max_staleness=parse_duration(options.max_staleness) if options.max_staleness else None,
-        versions=resolve_versions_mode(),
+        full=resources.sync_settings.full,
+        max_staleness=parse_duration(max_staleness) if max_staleness else None,
+        versions=resources.sync_settings.versions_mode(),
     )
-    resumed_key = _unfinished_sync_key(output, arguments, fresh=getattr(args, "fresh", False))
-    runner = Runner(dagster_instance(), resumed_key, debug=output.debug, options=options)
+    resumed_key = _unfinished_sync_key(output, args, arguments)
+    runner = Runner(
+        dagster_instance(),
+        resumed_key,
+        debug=output.debug,
+        resources=resources,
+        max_requests=sync_budget(args),
+    )
     runner.summary.requests = sum(int(client.stats.as_dict()["requests"]) for client in resolving)
     sync_key = runner.summary.sync_key
-    with warehouse_from_environment() as warehouse:
+    with target_warehouse(args) as warehouse:
         record_sync_start(warehouse, sync_key, arguments, resumed=resumed_key is not None)
     summary = _run_assets(runner, args, output)
     first_failure = summary.failures[0] if summary.failures else None
-    with warehouse_from_environment() as warehouse:
+    with target_warehouse(args) as warehouse:
         record_sync_end(
             warehouse,
             sync_key,
@@ -289,21 +283,19 @@ def _what_is_left(args: argparse.Namespace, summary: SyncSummary) -> list[str]:
     """After the table: what an incremental sync listed and the freshness it left, a sentence when the budget
     or the quota share cannot hold the bound, and what a spent budget left for the next sync. Measured in the
     warehouse (no request)."""
-    options = sync_options(args)
-    bound = staleness_settings(args).staleness_bound()
-    with warehouse_from_environment() as warehouse:
+    sync_settings = sync_resources(args).sync_settings
+    bound = sync_settings.staleness_bound()
+    with target_warehouse(args) as warehouse:
         targets = summary.workspaces or live_ids(warehouse, "workspaces")
         left = properties_freshness(
-            warehouse, targets, timedelta(0) if options.full else bound, run_key=summary.sync_key
+            warehouse, targets, timedelta(0) if sync_settings.full else bound, run_key=summary.sync_key
         )
-    with client_from_environment(options.quota_share) as client:
+    with api_client(args, getattr(args, "quota_share", None)) as client:
         share, rate = client.quota_share, quota_per_minute(client.advertised_rate_limit)
     lines = []
-    if not options.full:
+    if not sync_settings.full:
         lines.append(describe_freshness(summary, left, bound))
-        estimate = estimate_backlog(
-            left, bound, share=share, per_minute=rate, max_requests=options.max_requests
-        )
+        estimate = estimate_backlog(left, bound, share=share, per_minute=rate, max_requests=sync_budget(args))
         note = shortfall(estimate, bound, share=share, per_minute=rate)
         if note is not None:
             lines.append(note)
@@ -317,15 +309,14 @@ def _what_is_left(args: argparse.Namespace, summary: SyncSummary) -> list[str]:
 
 def run_sync(args: argparse.Namespace, output: Output) -> tuple[int, SyncSummary | None]:
     """One sync at a time per warehouse schema: a second one exits 1 at once instead of waiting."""
-    apply_target_arguments(args)
     exit_code = check_client_configuration(output, args)
     if exit_code is not None:
         return exit_code, None
-    with client_from_environment() as client:
+    with api_client(args) as client:
         base_url = client.base_url
     try:
-        with warehouse_from_environment() as warehouse:  # validates the URL and the schema name
-            lock = SyncLock(PoelisWarehouseResource().resolved_url(), warehouse.schema)
+        with target_warehouse(args) as warehouse:  # validates the URL and the schema name
+            lock = SyncLock(sync_resources(args).warehouse.resolved_url(), warehouse.schema)
         with lock, retry_notices_for(output, base_url):
             return _sync_under_lock(args, output)
     except WarehouseError as error:

@@ -75,14 +75,9 @@ def format_workspaces(workspaces: Iterable[Mapping[str, Any]]) -> list[str]:
 
 
 def run_workspaces(args: argparse.Namespace, output: Output) -> int:
-    from poelis_pipelines.cli.sync_command import (
-        apply_target_arguments,
-        client_from_environment,
-        retry_notices_for,
-    )
+    from poelis_pipelines.cli.sync_command import api_client, retry_notices_for
 
-    apply_target_arguments(args)
-    with client_from_environment() as client, retry_notices_for(output, client.base_url):
+    with api_client(args) as client, retry_notices_for(output, client.base_url):
         workspaces = sorted(client.iter_workspaces(), key=lambda workspace: str(workspace.get("name")))
     if not workspaces:
         output.line("the key sees no workspaces")

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 import dagster as dg
 import pandas as pd
 
-from poelis_pipelines.cli.runner import Runner, SyncOptions, SyncSummary
+from poelis_pipelines.cli.runner import Runner, SyncResources, SyncSummary
 from poelis_pipelines.defs.poelis.names import PoelisDefsNames
+from poelis_pipelines.defs.poelis.resources import PoelisSyncSettings, PoelisWarehouseResource
 from poelis_pipelines.normalize import normalize
 from poelis_pipelines.tables import TABLES
 from poelis_pipelines.warehouse import Warehouse
@@ -61,9 +62,19 @@ class SyncTarget:
             connection.exec_driver_sql(sql.format(schema=self.schema))
         engine.dispose()
 
-    def sync(self, only: list[str] | None = None, options: SyncOptions | None = None) -> SyncSummary:
-        """The CLI's sync (incremental unless `options` say otherwise)."""
-        return Runner(self.instance, options=options).sync(self.live_workspace_ids, only=only)
+    def sync(
+        self,
+        only: list[str] | None = None,
+        sync_settings: PoelisSyncSettings | None = None,
+        max_requests: int | None = None,
+    ) -> SyncSummary:
+        """The CLI's sync into this target (incremental unless `sync_settings` say otherwise)."""
+        resources = SyncResources(
+            warehouse=PoelisWarehouseResource(url=self.url, schema_name=self.schema),
+            sync_settings=sync_settings or PoelisSyncSettings(),
+        )
+        runner = Runner(self.instance, resources=resources, max_requests=max_requests)
+        return runner.sync(self.live_workspace_ids, only=only)
 
 
 def expected_frames(dataset: object, workspace_ids: set[str] | None = None) -> dict[str, pd.DataFrame]:

@@ -10,6 +10,7 @@ import pytest
 from sync_helpers import STANDALONE, sensor_tick
 
 from poelis_pipelines import PoelisResource, build_poelis_defs, settings
+from poelis_pipelines.defs.poelis.assets import RUN_BUDGET_TAG
 from poelis_pipelines.defs.poelis.schedules import build_sync_schedule
 
 
@@ -72,7 +73,8 @@ def test_the_schedule_requests_one_hourly_run_over_every_workspace_partition_wit
     assert sorted(keys) == ["ws-a", "ws-b", "ws-c"], "one run covers every workspace, in Dagster's order"
     assert request.partition_key is None
     # share 0.8 x 60 requests/min x 60 min, less 10%: the run ends before the next tick.
-    assert request.run_config == {"resources": {"poelis": {"config": {"max_requests": 2592}}}}
+    assert request.tags[RUN_BUDGET_TAG] == "2592"
+    assert not request.run_config, "run config would replace the resource's own settings (key, URL)"
 
 
 def test_a_budget_set_on_the_resource_is_the_scheduled_runs_own(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -81,8 +83,8 @@ def test_a_budget_set_on_the_resource_is_the_scheduled_runs_own(monkeypatch: pyt
         instance.add_dynamic_partitions(settings.WORKSPACE_PARTITIONS_NAME, ["ws-a"])
         [halved] = _scheduled_requests(instance, {"poelis": PoelisResource(quota_share=0.4)})
         [own] = _scheduled_requests(instance, {"poelis": PoelisResource(max_requests=500)})
-    assert halved.run_config == {"resources": {"poelis": {"config": {"max_requests": 1296}}}}
-    assert own.run_config == {}
+    assert halved.tags[RUN_BUDGET_TAG] == "1296"
+    assert RUN_BUDGET_TAG not in own.tags
 
 
 def test_the_schedule_skips_until_the_sensor_has_added_partitions() -> None:

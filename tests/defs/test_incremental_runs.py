@@ -12,7 +12,7 @@ import dagster as dg
 from sync_helpers import STANDALONE, SyncTarget, asset_key
 
 from poelis_pipelines import PoelisResource, build_poelis_defs, settings
-from poelis_pipelines.cli.runner import SyncOptions
+from poelis_pipelines.defs.poelis.assets import RUN_BUDGET_TAG
 from poelis_pipelines.defs.poelis.checks import PROPERTIES_STALENESS
 
 
@@ -55,7 +55,7 @@ def test_a_budgeted_first_load_says_what_is_left_and_succeeds(
     duckdb_target: SyncTarget, api_environment: Any
 ) -> None:
     dataset = api_environment.dataset
-    summary = duckdb_target.sync(options=SyncOptions(max_requests=40))
+    summary = duckdb_target.sync(max_requests=40)
     assert summary.succeeded, summary.failures
     assert summary.budget_exhausted
     assert summary.requests <= 40
@@ -94,7 +94,7 @@ def test_the_staleness_check_warns_past_80_percent_of_the_bound_and_errs_past_it
     assert 20 <= check.metadata["max_staleness_hours"].value < 21  # type: ignore[operator]
 
     _backdate_listings(duckdb_target, timedelta(hours=30))  # past the bound, and too few requests to catch up
-    erred = duckdb_target.sync(options=SyncOptions(max_requests=20))
+    erred = duckdb_target.sync(max_requests=20)
     assert erred.succeeded, erred.failures
     assert erred.stale_checks, "said, but not a failure of the sync"
     [check] = _staleness_checks(duckdb_target, erred.run_ids[1])
@@ -155,7 +155,7 @@ def test_the_scheduled_run_syncs_every_workspace_in_one_run_within_its_budget(
             or []
         )
     budget = math.floor(0.01 * 60 * 60 * 0.9)
-    assert request.run_config == {"resources": {"poelis": {"config": {"max_requests": budget}}}}
+    assert request.tags[RUN_BUDGET_TAG] == str(budget)
 
     _backdate_listings(duckdb_target, timedelta(hours=25))
     before = api_environment.total_requests

@@ -10,12 +10,11 @@ from typing import Any
 
 from sync_helpers import SyncTarget, asset_key
 
-from poelis_pipelines import settings
+from poelis_pipelines import PoelisSyncSettings, settings
 from poelis_pipelines.cli.runner import (
     LEVELS_PER_WORKSPACE,
     PARTITION_RANGE_END_TAG,
     PARTITION_RANGE_START_TAG,
-    SyncOptions,
 )
 from poelis_pipelines.defs.poelis.metadata import readable_preview
 from poelis_pipelines.sync import LevelResult
@@ -203,7 +202,7 @@ def test_a_one_workspace_run_reports_that_workspace_and_the_whole_tables_row_cou
     dataset = api_environment.dataset
     assert duckdb_target.sync().succeeded
     chosen = sorted(workspace["id"] for workspace in dataset.workspaces)[-1]
-    summary = duckdb_target.sync(only=[chosen], options=SyncOptions(full=True))
+    summary = duckdb_target.sync(only=[chosen], sync_settings=PoelisSyncSettings(full=True))
     assert summary.succeeded, summary.failures
 
     with duckdb_target.warehouse() as warehouse:

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from sync_helpers import SyncTarget, asset_key, comparable, expected_frames
 
-from poelis_pipelines.cli.runner import SyncOptions
+from poelis_pipelines import PoelisSyncSettings
 from poelis_pipelines.tables import TABLES
 
 
@@ -26,7 +26,7 @@ def test_full_sync_holds_exactly_the_fakes_data_and_a_rerun_changes_nothing(
             pd.testing.assert_frame_equal(actual, comparable(expected[table], table), check_dtype=False)
             assert first.tables[table]["inserted"] == len(expected[table])
 
-    second = sync_target.sync(options=SyncOptions(full=True))
+    second = sync_target.sync(sync_settings=PoelisSyncSettings(full=True))
     assert second.succeeded, second.failures
     for table in TABLES:
         totals = second.tables[table]

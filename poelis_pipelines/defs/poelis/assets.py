@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import dagster as dg
 
 from poelis_pipelines import sync
+from poelis_pipelines.client import ConfigurationError, PoelisClient
 from poelis_pipelines.client.secrets import scrub, without_secrets
 from poelis_pipelines.defs.poelis.checks import check_results_for, check_specs_for, staleness_check
 from poelis_pipelines.defs.poelis.metadata import budget_metadata, materialization_metadata
@@ -48,13 +49,21 @@ def sync_key(context: dg.AssetExecutionContext) -> str:
     return run.tags.get(SYNC_KEY_TAG) or run.root_run_id or run.run_id
 
 
+RUN_BUDGET_TAG = "poelis/max_requests"
+"""Requests a run may send unless the Poelis resource sets a budget of its own: the schedule's budget for its
+interval, what a CLI sync has left. A tag, not run config: run config for a resource replaces every value
+the resource was built with (a key, a URL), where a tag adds to them."""
+
+
 @dataclass(frozen=True)
 class RunResources:
-    """A step's Poelis resources, found under the keys its definitions were built with."""
+    """A step's Poelis resources, found under the keys its definitions were built with, and its run's
+    request budget."""
 
     poelis: PoelisResource
     warehouse: PoelisWarehouseResource
     sync_settings: PoelisSyncSettings
+    run_budget: str | None
 
     @classmethod
     def of(cls, context: dg.AssetExecutionContext, names: PoelisDefsNames) -> "RunResources":
@@ -64,6 +73,16 @@ class RunResources:
             getattr(resources, keys.poelis),
             getattr(resources, keys.warehouse),
             getattr(resources, keys.sync_settings),
+            context.run.tags.get(RUN_BUDGET_TAG),
+        )
+
+    def client(self) -> PoelisClient:
+        """The run's client, within the run's budget; a budget tag that is no number is a configuration
+        error."""
+        if self.run_budget is None or self.run_budget.strip().isdigit():
+            return self.poelis.get_client(int(self.run_budget) if self.run_budget else None)
+        raise ConfigurationError(
+            f"The run tag {RUN_BUDGET_TAG} must be a whole number of requests, got {self.run_budget!r}."
         )
 
 
@@ -110,7 +129,7 @@ def _materialize(
     properties level still measures the backlog it leaves (from the warehouse, no request)."""
     # One connection for the whole step: the pool already makes this step the only writer.
     with failures_explained(context), resources.warehouse.open() as warehouse, warehouse.session():
-        client = resources.poelis.get_client()
+        client = resources.client()
         key = sync_key(context)
         spent_before = client.requests_remaining == 0
         options = {}

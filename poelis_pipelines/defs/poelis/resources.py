@@ -110,9 +110,12 @@ class PoelisResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
     _client: PoelisClient | None = PrivateAttr(default=None)
 
-    def get_client(self) -> PoelisClient:
+    def get_client(self, run_budget: int | None = None) -> PoelisClient:
         """The run's client, built on first use: inside the asset (or sensor) body, so a missing or bad key
-        fails the run with the client's one sentence rather than a resource-initialization error."""
+        fails the run with the client's one sentence rather than a resource-initialization error.
+
+        `run_budget`: the requests the run may send when `max_requests` sets none (the schedule's budget for
+        its interval, what a CLI sync has left), else `POELIS_MAX_REQUESTS`."""
         if self._client is None:
             self._client = PoelisClient(
                 self.api_key
@@ -130,12 +133,16 @@ class PoelisResource(dg.ConfigurableResource):  # type: ignore[type-arg]
                 max_concurrency=self.max_concurrency,
                 requests_per_minute=self.requests_per_minute,
                 quota_share=self.quota_share,
-                max_requests=self.max_requests,
-                allow_insecure_http=flag_from_environment(settings.ENV_ALLOW_INSECURE_HTTP)
-                if self.allow_insecure_http is None
-                else self.allow_insecure_http,
+                max_requests=self.max_requests if self.max_requests is not None else run_budget,
+                allow_insecure_http=self.insecure_http_allowed(),
             )
         return self._client
+
+    def insecure_http_allowed(self) -> bool:
+        """`allow_insecure_http`, else `POELIS_ALLOW_INSECURE_HTTP` (read now)."""
+        if self.allow_insecure_http is None:
+            return flag_from_environment(settings.ENV_ALLOW_INSECURE_HTTP)
+        return self.allow_insecure_http
 
     def advertised_rate_limit(self) -> int | None:
         """The limit the API advertised to a client of this key in this process (None: none seen yet, or no
@@ -208,7 +215,10 @@ class PoelisSyncSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
 class PoelisWarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     """The SQL warehouse the assets load into (any SQLAlchemy URL; embedded DuckDB by default).
 
-    A URL holding a password belongs in an `EnvVar`, so the password never reaches Dagster's run storage::
+    A URL holding a password belongs in an `EnvVar`: Dagster stores the values a resource is built with in
+    its run storage, and an `EnvVar` as the variable's name only.
+
+    Example::
 
         import dagster as dg
         from poelis_pipelines import PoelisWarehouseResource, build_poelis_defs
@@ -239,13 +249,18 @@ class PoelisWarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg
 
     _ensured: bool = PrivateAttr(default=False)
 
+    def target(self) -> Warehouse:
+        """The warehouse, its tables not yet ensured (the CLI's reads, locks and checks); the caller closes
+        it."""
+        return Warehouse(self.resolved_url(), self.resolved_schema())
+
     def open(self) -> Warehouse:
         """A ready warehouse (schema and tables created or migrated); the caller closes it.
 
         The schema is ensured on the first open of a run only: the steps of one run share this resource, and
         even a current warehouse costs `ensure()` a connection and a fingerprint read (~30 ms on DuckDB).
         """
-        warehouse = Warehouse(self.resolved_url(), self.resolved_schema())
+        warehouse = self.target()
         if not self._ensured:
             try:
                 warehouse.ensure()

@@ -19,6 +19,7 @@ from poelis_pipelines import settings
 from poelis_pipelines.budget import scheduled_run_budget
 from poelis_pipelines.client import ConfigurationError
 from poelis_pipelines.client.config import resolve_quota_share
+from poelis_pipelines.defs.poelis.assets import RUN_BUDGET_TAG
 from poelis_pipelines.defs.poelis.names import PoelisDefsNames
 from poelis_pipelines.defs.poelis.resources import PoelisResource
 from poelis_pipelines.plan import quota_per_minute
@@ -81,13 +82,11 @@ def build_sync_schedule(
         )
         yield dg.RunRequest(
             run_key=tick,
-            run_config={"resources": {poelis_key: {"config": {"max_requests": budget}}}}
-            if budget is not None
-            else {},
             # Every partition, in the instance's order: the range from the first to the last holds them all.
             tags={
                 PARTITION_RANGE_START_TAG: workspace_ids[0],
                 PARTITION_RANGE_END_TAG: workspace_ids[-1],
+                **({RUN_BUDGET_TAG: str(budget)} if budget is not None else {}),
             },
         )
 

@@ -135,7 +135,7 @@ def build_product_versions_asset(names: PoelisDefsNames) -> dg.AssetsDefinition:
         with failures_explained(context), resources.warehouse.open() as opened, opened.session():
             mode = resources.sync_settings.versions_mode()
             workspace_ids = list(context.partition_keys)
-            results = sync_versions_per_workspace(resources.poelis.get_client(), opened, workspace_ids, mode)
+            results = sync_versions_per_workspace(resources.client(), opened, workspace_ids, mode)
             for workspace_id, result in results.items():
                 for warning in result.warnings:
                     context.log.warning(scrub(warning))
