@@ -23,6 +23,7 @@ from dagster.components.core.component_tree import ComponentTree
 from dagster.components.resolved.errors import ResolutionException
 from dagster_dg_core.version import __version__ as dg_version
 from process_helpers import sealed_environment
+from pydantic import ValidationError
 from sync_helpers import expected_frames
 
 from poelis_pipelines import PoelisComponent
@@ -87,6 +88,14 @@ def test_a_key_written_in_defs_yaml_is_refused_without_repeating_it() -> None:
         component_defs({"api_key": KEY})
 
     assert "{{ env.POELIS_API_KEY }}" in str(refused.value)
+    assert KEY not in "".join(traceback.format_exception(refused.value))
+
+
+def test_a_key_given_in_python_is_refused_without_repeating_it() -> None:
+    with pytest.raises(ValidationError) as refused:
+        PoelisComponent(api_key=KEY)  # type: ignore[arg-type]
+
+    assert "EnvVar" in str(refused.value)
     assert KEY not in "".join(traceback.format_exception(refused.value))
 
 

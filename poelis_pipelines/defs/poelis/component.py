@@ -30,6 +30,10 @@ _ENV_REFERENCE = re.compile(
 
 Status = Literal["running", "stopped"]
 
+ATTRIBUTES_CONFIG = ConfigDict(extra="forbid", arbitrary_types_allowed=True, hide_input_in_errors=True)
+"""`dg.Model`'s settings, plus `dg.EnvVar` fields and validation errors that never quote a value (a key passed
+where an `EnvVar` belongs, in Python)."""
+
 
 def _environment_variable_named(template: str) -> dg.EnvVar | None:
     """`dg.EnvVar(NAME)` for a value that is only `{{ env.NAME }}` (or `{{ env('NAME') }}`), else None."""
@@ -62,7 +66,7 @@ def _resolve_warehouse_url(context: dg.ResolutionContext, template: str | None) 
 class PoelisWarehouseAttributes(dg.Resolvable, dg.Model):
     """The warehouse block of `PoelisComponent` (`PoelisWarehouseResource`'s fields)."""
 
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+    model_config = ATTRIBUTES_CONFIG
 
     url: Annotated[
         dg.EnvVar | str | None,
@@ -176,7 +180,7 @@ class PoelisComponent(dg.Component, dg.Resolvable, dg.Model):
     `pool` and `job_name`.
     """
 
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+    model_config = ATTRIBUTES_CONFIG
 
     api_key: Annotated[
         dg.EnvVar | None,
