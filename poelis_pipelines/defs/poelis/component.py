@@ -100,7 +100,7 @@ class PoelisScheduleAttributes(dg.Resolvable, dg.Model):
 
     cron: str = Field(default=settings.DEFAULT_SYNC_CRON, description="Cron expression of the sync.")
     status: Status = Field(
-        default="stopped", description="running: the schedule starts on when the code loads."
+        default="stopped", description="running: the schedule is on as soon as the code loads."
     )
 
 
@@ -108,7 +108,7 @@ class PoelisSensorAttributes(dg.Resolvable, dg.Model):
     """Whether the workspace sensor (new workspaces become partitions and sync at once) starts running."""
 
     status: Status = Field(
-        default="stopped", description="running: the sensor starts on when the code loads."
+        default="stopped", description="running: the sensor is on as soon as the code loads."
     )
 
 
@@ -136,7 +136,8 @@ DEFS_YAML_TEMPLATE = textwrap.dedent(
       api_key: "{{{{ env.POELIS_API_KEY }}}}"
       # base_url: https://api.poelis.com
       warehouse:
-        url: "{{{{ env.POELIS_WAREHOUSE_URL }}}}"  # any SQLAlchemy URL, e.g. duckdb:///data/poelis.duckdb
+        # Any SQLAlchemy URL; one holding a password as "{{{{ env.WAREHOUSE_URL }}}}", read when a run starts.
+        url: duckdb:///data/poelis.duckdb
         schema_name: poelis
       # max_staleness: 24h      # incremental runs re-list every live item within this bound
       # versions: baseline      # none | baseline | all
@@ -247,7 +248,6 @@ class PoelisComponent(dg.Component, dg.Resolvable, dg.Model):
     @classmethod
     def get_spec(cls) -> dg.ComponentTypeSpec:
         return dg.ComponentTypeSpec(
-            owners=[],
             tags=["poelis"],
             produces=["asset", "asset_check", "job", "schedule", "sensor", "resource"],
         )
