@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -303,3 +304,34 @@ def test_the_cli_hands_the_warehouse_over_without_storing_its_url(
     )
     for run_id in summary.run_ids:
         assert "s3cret-in-the-url" not in stored_job(instance, run_id)
+
+
+def test_each_organizations_schedule_covers_its_own_workspaces(instance: dg.DagsterInstance) -> None:
+    def organization(name: str) -> dg.Definitions:
+        return build_poelis_defs(
+            key_prefix=name,
+            resource_keys=PoelisResourceKeys(f"{name}_poelis", f"{name}_warehouse", f"{name}_sync"),
+            partitions_name=f"{name}_workspaces",
+            pool=f"{name}_api",
+            job_name=f"{name}_sync",
+        )
+
+    definitions = dg.Definitions.merge(organization("acme"), organization("globex"))
+    instance.add_dynamic_partitions("acme_workspaces", ["ws-1", "ws-2"])
+
+    def tick(name: str) -> dg.ScheduleExecutionData:
+        with dg.build_schedule_context(
+            instance=instance,
+            repository_def=definitions.get_repository_def(),
+            resources={f"{name}_poelis": PoelisResource(max_requests=100)},
+            scheduled_execution_time=datetime(2026, 12, 6, 4, tzinfo=UTC),
+        ) as context:
+            return definitions.resolve_schedule_def(f"{name}_sync_schedule").evaluate_tick(context)
+
+    [request] = tick("acme").run_requests or []
+    assert request.job_name in (None, "acme_sync")
+    assert (request.tags[PARTITION_RANGE_START_TAG], request.tags[PARTITION_RANGE_END_TAG]) == (
+        "ws-1",
+        "ws-2",
+    )
+    assert not tick("globex").run_requests, "no partitions of its own yet"

@@ -22,7 +22,7 @@ from poelis_pipelines.client import ConfigurationError, PoelisClient
 from poelis_pipelines.client.secrets import scrub, without_secrets
 from poelis_pipelines.defs.poelis.checks import check_results_for, check_specs_for, staleness_check
 from poelis_pipelines.defs.poelis.metadata import budget_metadata, materialization_metadata
-from poelis_pipelines.defs.poelis.names import SYNCED_TABLES, VERSIONS_ASSET_NAMES, PoelisDefsNames
+from poelis_pipelines.defs.poelis.names import PoelisDefsNames
 from poelis_pipelines.defs.poelis.resources import (
     PoelisResource,
     PoelisSyncSettings,
@@ -263,7 +263,8 @@ def build_level_asset(level: LevelAsset, names: PoelisDefsNames) -> dg.AssetsDef
 def build_analyst_views_asset(names: PoelisDefsNames) -> dg.AssetsDefinition:
     @dg.asset(
         key=names.asset_key("analyst_views"),
-        deps=[names.asset_key(name) for name in (*SYNCED_TABLES, *VERSIONS_ASSET_NAMES)],
+        # Every table the views read: the levels and the published versions.
+        deps=[names.asset_key(level.name) for level in LEVEL_ASSETS] + [names.asset_key("product_versions")],
         group_name=names.group_name,
         kinds={"sql"},
         # In the pool too: an embedded DuckDB file admits one writing process at a time.

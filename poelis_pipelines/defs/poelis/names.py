@@ -10,10 +10,6 @@ import dagster as dg
 
 from poelis_pipelines import settings
 
-SYNCED_TABLES = ("workspaces", "products", "items", "properties")
-VERSIONS_ASSET_NAMES = ("users", "product_versions")
-"""The assets of `versions_assets.py`, which the analyst views read too."""
-
 
 @dataclass(frozen=True)
 class PoelisResourceKeys:
