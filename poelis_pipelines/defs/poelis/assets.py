@@ -11,9 +11,10 @@ The assets are built per `PoelisDefsNames` (keys, group, pool, partitions, resou
 levels below, so two organizations' assets live side by side.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import dagster as dg
 
@@ -123,7 +124,7 @@ def _materialize(
     resources: RunResources,
     run_level: Callable[..., sync.LevelResult],
     workspace_ids: list[str] | None,
-) -> dg.MaterializeResult:
+) -> dg.MaterializeResult[Any]:
     """Run one level and describe it. A level that finds the run's request budget already spent (an earlier
     level used it up) does not run as if that level were complete: it fetches nothing and says so; the
     properties level still measures the backlog it leaves (from the warehouse, no request)."""
@@ -222,38 +223,51 @@ LEVEL_ASSETS = (
 the views have assets of their own)."""
 
 
-def asset_options(names: PoelisDefsNames) -> dict[str, object]:
-    """What every asset that calls the API shares: group, pool, retries, and the resources it reads.
-
-    The pool guards one organization's quota and, for an embedded DuckDB file, its single writer.
-    """
-    return {
-        "group_name": names.group_name,
-        "kinds": {"python", "sql"},
-        "pool": names.pool,
-        "retry_policy": TRANSIENT_RETRY_POLICY,
-        "required_resource_keys": names.resource_keys.all(),
-    }
+# The assets' functions return a bare `dg.MaterializeResult`: Dagster reads the annotation, and takes only the
+# bare class for the result of an asset with checks (hence `type: ignore[type-arg]` for strict type checks).
 
 
-def workspace_partitioning(names: PoelisDefsNames) -> dict[str, object]:
-    """Partitioned by workspace; a backfill of a range of workspaces is one run, as a scheduled sync is."""
-    return {"partitions_def": names.workspace_partitions, "backfill_policy": dg.BackfillPolicy.single_run()}
+def api_asset(
+    names: PoelisDefsNames,
+    name: str,
+    *,
+    deps: Sequence[str],
+    check_specs: Sequence[dg.AssetCheckSpec],
+    partitioned: bool,
+    description: str | None = None,
+) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
+    """The decorator of an asset that calls the API: its key, group, retries and resources, the pool (one
+    organization's quota and, for an embedded DuckDB file, its single writer), and for a level partitioned
+    by workspace a single-run backfill policy: a backfill of a range of workspaces is one run, as a scheduled
+    sync is."""
+    return dg.asset(
+        key=names.asset_key(name),
+        deps=[names.asset_key(parent) for parent in deps],
+        check_specs=check_specs,
+        description=description,
+        partitions_def=names.workspace_partitions if partitioned else None,
+        backfill_policy=dg.BackfillPolicy.single_run() if partitioned else None,
+        group_name=names.group_name,
+        kinds={"python", "sql"},
+        pool=names.pool,
+        retry_policy=TRANSIENT_RETRY_POLICY,
+        required_resource_keys=names.resource_keys.all(),
+    )
 
 
 def build_level_asset(level: LevelAsset, names: PoelisDefsNames) -> dg.AssetsDefinition:
     """A level as an asset. A partitioned level syncs the step's workspaces: usually every partition of the
     run's range (schedule, UI backfill, CLI), one partition for a workspace the sensor has just found."""
 
-    @dg.asset(  # type: ignore[call-overload]
-        key=names.asset_key(level.name),
-        deps=[names.asset_key(parent) for parent in level.deps],
+    @api_asset(
+        names,
+        level.name,
+        deps=level.deps,
         check_specs=check_specs_for(level.name, names),
+        partitioned=level.partitioned,
         description=level.description,
-        **(workspace_partitioning(names) if level.partitioned else {}),
-        **asset_options(names),
     )
-    def _level(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    def _level(context: dg.AssetExecutionContext) -> dg.MaterializeResult:  # type: ignore[type-arg]
         workspace_ids = list(context.partition_keys) if level.partitioned else None
         return _materialize(context, level.name, RunResources.of(context, names), level.run, workspace_ids)
 
@@ -271,7 +285,7 @@ def build_analyst_views_asset(names: PoelisDefsNames) -> dg.AssetsDefinition:
         pool=names.pool,
         required_resource_keys={names.resource_keys.warehouse},
     )
-    def analyst_views(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    def analyst_views(context: dg.AssetExecutionContext) -> dg.MaterializeResult:  # type: ignore[type-arg]
         """The analyst-facing views (`property_values`, `item_tree`, `product_summary`) over the loaded
         tables."""
         warehouse: PoelisWarehouseResource = getattr(context.resources, names.resource_keys.warehouse)

@@ -15,12 +15,7 @@ import dagster as dg
 from poelis_pipelines import settings, sync
 from poelis_pipelines.client import PoelisClient
 from poelis_pipelines.client.secrets import scrub
-from poelis_pipelines.defs.poelis.assets import (
-    RunResources,
-    asset_options,
-    failures_explained,
-    workspace_partitioning,
-)
+from poelis_pipelines.defs.poelis.assets import RunResources, api_asset, failures_explained
 from poelis_pipelines.defs.poelis.metadata import schema_of, workspace_label
 from poelis_pipelines.defs.poelis.names import PoelisDefsNames
 from poelis_pipelines.tables import PRODUCT_VERSIONS
@@ -115,19 +110,19 @@ def version_check_results(found: VersionChecks) -> list[dg.AssetCheckResult]:
 
 
 def build_product_versions_asset(names: PoelisDefsNames) -> dg.AssetsDefinition:
-    key = names.asset_key("product_versions")
-
-    @dg.asset(  # type: ignore[call-overload]
-        key=key,
-        deps=[names.asset_key("products"), names.asset_key("properties")],
+    @api_asset(
+        names,
+        "product_versions",
+        deps=["products", "properties"],
         check_specs=[
-            dg.AssetCheckSpec(name=name, asset=key, description=description, blocking=True)
+            dg.AssetCheckSpec(
+                name=name, asset=names.asset_key("product_versions"), description=description, blocking=True
+            )
             for name, description in VERSION_CHECK_DESCRIPTIONS.items()
         ],
-        **workspace_partitioning(names),
-        **asset_options(names),
+        partitioned=True,
     )
-    def product_versions(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    def product_versions(context: dg.AssetExecutionContext) -> dg.MaterializeResult:  # type: ignore[type-arg]
         """The published versions of one workspace's products (`product_versions`, with their content in
         `item_versions` and `property_versions`): baselines first, then (mode `all`) the newest versions; a
         complete version is never requested again."""
