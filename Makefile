@@ -78,9 +78,10 @@ defs-check: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest
 
-# A quicker loop while working: everything but the crash, fault and UI scenarios (make test runs them all).
+# A quicker loop while working: everything but the crash, fault, UI and fresh-project scenarios (make test
+# runs them all).
 test-fast: $(STAMP) postgres
-	$(BIN)/pytest -m "not chaos and not ui"
+	$(BIN)/pytest -m "not chaos and not ui and not slow"
 
 # A fast subset at the oldest versions the ranges allow (CI runs it in `make test`): the client, normalize,
 # warehouse and Dagster definitions tests. The sync, incremental and versions tests passed at these versions
