@@ -55,16 +55,22 @@ class IncrementalSettings:
     due now). `max_items`: items this run may list (about one request each; None: every item due).
     `rotation_floor`: the share of `max_items` kept for the items listed longest ago. `budget_errors`: errors
     of the client that mean the run's request budget is spent: the run commits what it fetched and returns.
+    `due_within`: an item whose listing will pass `max_staleness` within this time is due now; a scheduled
+    run sets it to the interval to the next run, which would otherwise list such an item only once it is
+    already past the bound.
     """
 
     max_staleness: timedelta
     max_items: int | None = None
     rotation_floor: float = settings.DEFAULT_ROTATION_FLOOR
     budget_errors: tuple[type[BaseException], ...] = ()
+    due_within: timedelta = timedelta(0)
 
     def __post_init__(self) -> None:
         if self.max_staleness < timedelta(0):
             raise ValueError(f"max_staleness must not be negative, got {self.max_staleness}")
+        if self.due_within < timedelta(0):
+            raise ValueError(f"due_within must not be negative, got {self.due_within}")
         if self.max_items is not None and self.max_items < 0:
             raise ValueError(f"max_items must be 0 or more, got {self.max_items}")
         if not 0.0 <= self.rotation_floor <= 1.0:
@@ -248,7 +254,7 @@ def select_items(
     new and hinted items take what they need of the rest, and the rotation any remainder. Items `run_key`
     already listed are not listed again (a resumed run), and count against its budget.
     """
-    reasons = _reasons(catalog, now, incremental.max_staleness, run_key)
+    reasons = _reasons(catalog, now + incremental.due_within, incremental.max_staleness, run_key)
     candidates = {reason: _ordered(catalog, reasons, reason) for reason in REASONS}
     listed_by_this_run = int(
         (catalog["listed_at"].notna() & catalog["listed_by_run"].eq(run_key).fillna(False).astype(bool)).sum()

@@ -10,7 +10,7 @@ import pytest
 from sync_helpers import STANDALONE, sensor_tick
 
 from poelis_pipelines import PoelisResource, build_poelis_defs, settings
-from poelis_pipelines.defs.poelis.assets import RUN_BUDGET_TAG
+from poelis_pipelines.defs.poelis.assets import DUE_WITHIN_TAG, RUN_BUDGET_TAG
 from poelis_pipelines.defs.poelis.schedules import build_sync_schedule
 
 
@@ -74,6 +74,8 @@ def test_the_schedule_requests_one_hourly_run_over_every_workspace_partition_wit
     assert request.partition_key is None
     # share 0.8 x 60 requests/min x 60 min, less 10%: the run ends before the next tick.
     assert request.tags[RUN_BUDGET_TAG] == "2592"
+    # The properties due before the next tick are listed by this run, so none waits past the bound.
+    assert request.tags[DUE_WITHIN_TAG] == "3600"
     assert not request.run_config, "run config would replace the resource's own settings (key, URL)"
 
 

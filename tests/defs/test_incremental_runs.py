@@ -12,8 +12,9 @@ import dagster as dg
 from sync_helpers import STANDALONE, SyncTarget, asset_key
 
 from poelis_pipelines import PoelisResource, build_poelis_defs, settings
-from poelis_pipelines.defs.poelis.assets import RUN_BUDGET_TAG
+from poelis_pipelines.defs.poelis.assets import DUE_WITHIN_TAG, RUN_BUDGET_TAG
 from poelis_pipelines.defs.poelis.checks import PROPERTIES_STALENESS
+from poelis_pipelines.defs.poelis.schedules import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
 
 
 def _properties_materializations(target: SyncTarget, run_id: str) -> dict[str | None, dict[str, Any]]:
@@ -172,3 +173,24 @@ def test_the_scheduled_run_syncs_every_workspace_in_one_run_within_its_budget(
     step = by_partition[workspaces[0]]
     assert step["budget_exhausted"] is True
     assert step["runs_to_clear_backlog"] == math.ceil(step["step_backlog_items"] / budget)
+
+
+def test_a_run_lists_the_items_due_before_its_successor_when_the_schedule_says_when_that_is(
+    duckdb_target: SyncTarget, api_environment: Any, monkeypatch: Any
+) -> None:
+    monkeypatch.delenv(settings.ENV_MAX_REQUESTS, raising=False)
+    assert duckdb_target.sync().succeeded  # registers the partitions
+    job = build_poelis_defs().resolve_job_def(STANDALONE.job_name)
+    order = duckdb_target.instance.get_dynamic_partitions(settings.WORKSPACE_PARTITIONS_NAME)
+    every_workspace = {PARTITION_RANGE_START_TAG: order[0], PARTITION_RANGE_END_TAG: order[-1]}
+
+    def rotated(tags: dict[str, str]) -> int:
+        result = job.execute_in_process(instance=duckdb_target.instance, tags=tags)
+        assert result.success
+        by_partition = _properties_materializations(duckdb_target, result.run_id)
+        return sum(metadata["items_listed_rotation"] for metadata in by_partition.values())
+
+    _backdate_listings(duckdb_target, timedelta(hours=23, minutes=30))  # within the 24 h bound for 30 min
+    assert rotated(every_workspace) == 0
+    live = sum(1 for item in api_environment.dataset.items if not item.get("deleted"))
+    assert rotated({**every_workspace, DUE_WITHIN_TAG: "3600"}) == live, "stale before the next hourly run"

@@ -175,3 +175,19 @@ def test_a_staleness_bound_reads_as_people_write_it(text: str, expected: timedel
 def test_a_staleness_bound_that_is_not_a_duration_is_refused(text: str) -> None:
     with pytest.raises(ValueError, match="is not a duration"):
         parse_duration(text)
+
+
+def test_a_scheduled_run_lists_now_the_items_that_would_pass_the_bound_before_the_next_run() -> None:
+    items = catalog(
+        listed(DAY - timedelta(minutes=30)),  # 000 past the bound in 30 minutes
+        listed(DAY - timedelta(hours=2)),  # 001 past it in two hours
+        listed(DAY + timedelta(minutes=5)),  # 002 past it already
+    )
+    assert picked(items, IncrementalSettings(max_staleness=DAY)) == [("item-002", "rotation")]
+    next_run_in_an_hour = IncrementalSettings(max_staleness=DAY, due_within=timedelta(hours=1))
+    assert picked(items, next_run_in_an_hour) == [("item-002", "rotation"), ("item-000", "rotation")]
+
+
+def test_due_within_is_never_negative() -> None:
+    with pytest.raises(ValueError, match="due_within"):
+        IncrementalSettings(max_staleness=DAY, due_within=timedelta(minutes=-1))

@@ -15,6 +15,7 @@ side.
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import dagster as dg
@@ -31,6 +32,7 @@ from poelis_pipelines.defs.poelis.resources import (
     PoelisWarehouseResource,
 )
 from poelis_pipelines.failures import CONFIGURATION_ERRORS, DATA_CONTRACT_ERRORS
+from poelis_pipelines.incremental import IncrementalSettings
 from poelis_pipelines.levels import LEVELS, VERSIONS_LEVEL, Level
 
 # Failures retrying cannot fix (`poelis_pipelines.failures`) stop the run at once with one clear sentence.
@@ -58,6 +60,11 @@ interval, what a CLI sync has left. A tag, not run config: run config for a reso
 the resource was built with (a key, a URL), where a tag adds to them."""
 
 
+DUE_WITHIN_TAG = "poelis/due_within_seconds"
+"""Seconds to the run's successor (the schedule's interval): the properties due by then are listed now, so
+no item passes the staleness bound while it waits for the next run."""
+
+
 @dataclass(frozen=True)
 class RunResources:
     """A step's Poelis resources, found under the keys its definitions were built with, and its run's
@@ -67,6 +74,7 @@ class RunResources:
     warehouse: PoelisWarehouseResource
     sync_settings: PoelisSyncSettings
     run_budget: str | None
+    due_within: str | None
 
     @classmethod
     def of(cls, context: dg.AssetExecutionContext, names: PoelisDefsNames) -> "RunResources":
@@ -77,6 +85,7 @@ class RunResources:
             getattr(resources, keys.warehouse),
             getattr(resources, keys.sync_settings),
             context.run.tags.get(RUN_BUDGET_TAG),
+            context.run.tags.get(DUE_WITHIN_TAG),
         )
 
     def client(self) -> PoelisClient:
@@ -86,6 +95,16 @@ class RunResources:
             return self.poelis.get_client(int(self.run_budget) if self.run_budget else None)
         raise ConfigurationError(
             f"The run tag {RUN_BUDGET_TAG} must be a whole number of requests, got {self.run_budget!r}."
+        )
+
+    def incremental(self, max_items: int | None) -> IncrementalSettings | None:
+        """The properties' incremental settings for what the run has left (None: `full`), due items
+        including those that would pass the bound before the next run."""
+        if self.due_within is None or self.due_within.strip().isdigit():
+            due_within = timedelta(seconds=int(self.due_within or 0))
+            return self.sync_settings.incremental(max_items, due_within=due_within)
+        raise ConfigurationError(
+            f"The run tag {DUE_WITHIN_TAG} must be a whole number of seconds, got {self.due_within!r}."
         )
 
 
@@ -137,7 +156,7 @@ def _materialize(
         spent_before = client.requests_remaining == 0
         options = {}
         if table == "properties":  # an item budget: what the run has left
-            options["incremental"] = resources.sync_settings.incremental(client.requests_remaining)
+            options["incremental"] = resources.incremental(client.requests_remaining)
         if spent_before and options.get("incremental") is None:
             context.log.info(f"{table}: not synced, an earlier level spent the run's request budget.")
             result = sync.LevelResult(table)

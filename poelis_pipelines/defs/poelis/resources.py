@@ -187,12 +187,17 @@ class PoelisSyncSettings(dg.ConfigurableResource):  # type: ignore[type-arg]
         except ValueError as error:
             raise ConfigurationError(f"{source}: {error}") from None
 
-    def incremental(self, max_items: int | None) -> IncrementalSettings | None:
+    def incremental(
+        self, max_items: int | None, due_within: timedelta = timedelta(0)
+    ) -> IncrementalSettings | None:
         """The incremental settings of a properties run (None: `full`); a spent request budget ends it."""
         if self.full:
             return None
         return IncrementalSettings(
-            self.staleness_bound(), max_items=max_items, budget_errors=(RequestBudgetExhausted,)
+            self.staleness_bound(),
+            max_items=max_items,
+            budget_errors=(RequestBudgetExhausted,),
+            due_within=due_within,
         )
 
 

@@ -19,7 +19,7 @@ from poelis_pipelines import settings
 from poelis_pipelines.budget import scheduled_run_budget
 from poelis_pipelines.client import ConfigurationError
 from poelis_pipelines.client.config import resolve_quota_share
-from poelis_pipelines.defs.poelis.assets import RUN_BUDGET_TAG
+from poelis_pipelines.defs.poelis.assets import DUE_WITHIN_TAG, RUN_BUDGET_TAG
 from poelis_pipelines.defs.poelis.names import PoelisDefsNames
 from poelis_pipelines.defs.poelis.resources import PoelisResource
 from poelis_pipelines.plan import quota_per_minute
@@ -71,7 +71,8 @@ def build_sync_schedule(
             return
         poelis: PoelisResource = getattr(context.resources, poelis_key)
         try:
-            budget = scheduled_budget(poelis, get_smallest_cron_interval(cron, settings.SYNC_TIMEZONE))
+            interval = get_smallest_cron_interval(cron, settings.SYNC_TIMEZONE)
+            budget = scheduled_budget(poelis, interval)
         except ConfigurationError as error:
             yield dg.SkipReason(str(error))
             return
@@ -87,6 +88,7 @@ def build_sync_schedule(
                 PARTITION_RANGE_START_TAG: workspace_ids[0],
                 PARTITION_RANGE_END_TAG: workspace_ids[-1],
                 **({RUN_BUDGET_TAG: str(budget)} if budget is not None else {}),
+                DUE_WITHIN_TAG: str(round(interval.total_seconds())),
             },
         )
 
