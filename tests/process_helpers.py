@@ -78,6 +78,17 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = WAIT_SEC
         time.sleep(0.002)
 
 
+def stop_group(process: subprocess.Popen[Any], timeout: float) -> None:
+    """End a process started in a group of its own (a server and its children) with SIGTERM, and with SIGKILL
+    when it is not gone within `timeout` seconds."""
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
 def kill_script_when(server: Any, condition: Callable[[], bool], what: str, script: str, *args: str) -> None:
     """`python -c script args` against the fake API `server`, killed with `kill -9` once `condition` holds;
     fails if the script ended before."""

@@ -17,6 +17,15 @@ from poelis_pipelines.warehouse.inspection import live_ids
 
 STANDALONE = PoelisDefsNames()
 """The names of the definitions the CLI and the standalone code location build (the factory's defaults)."""
+STANDALONE_KEYS = {  # the asset keys of its sync job
+    "poelis/workspaces",
+    "poelis/users",
+    "poelis/products",
+    "poelis/items",
+    "poelis/properties",
+    "poelis/product_versions",
+    "poelis/analyst_views",
+}
 
 
 def asset_key(name: str) -> dg.AssetKey:

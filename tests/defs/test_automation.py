@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 import pytest
-from sync_helpers import STANDALONE, sensor_tick
+from sync_helpers import STANDALONE, STANDALONE_KEYS, sensor_tick
 
 from poelis_pipelines import PoelisResource, build_poelis_defs, settings
 from poelis_pipelines.defs.poelis.assets import DUE_WITHIN_TAG, RUN_BUDGET_TAG
@@ -29,15 +29,7 @@ def test_definitions_load_and_validate_without_any_secret(monkeypatch: pytest.Mo
     definitions = standalone_definitions()
     dg.Definitions.validate_loadable(definitions)
     job = definitions.resolve_job_def(STANDALONE.job_name)
-    assert {key.to_user_string() for key in job.asset_layer.executable_asset_keys} == {
-        "poelis/workspaces",
-        "poelis/users",
-        "poelis/products",
-        "poelis/items",
-        "poelis/properties",
-        "poelis/product_versions",
-        "poelis/analyst_views",
-    }
+    assert {key.to_user_string() for key in job.asset_layer.executable_asset_keys} == STANDALONE_KEYS
 
 
 def _scheduled_requests(

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from sync_helpers import STANDALONE_KEYS
 
 import poelis_pipelines
 from poelis_pipelines import (
@@ -32,16 +33,6 @@ from poelis_pipelines.defs.poelis.assets import NO_STEP_RETRIES_TAG
 from poelis_pipelines.defs.poelis.schedules import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
 from poelis_pipelines.warehouse import Warehouse
 from poelis_pipelines.warehouse.inspection import live_ids
-
-STANDALONE_KEYS = {
-    "poelis/workspaces",
-    "poelis/users",
-    "poelis/products",
-    "poelis/items",
-    "poelis/properties",
-    "poelis/product_versions",
-    "poelis/analyst_views",
-}
 
 
 class ProjectWarehouse(dg.ConfigurableResource):  # type: ignore[type-arg]

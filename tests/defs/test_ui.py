@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from typing import Any
 import dagster as dg
 import pytest
 import requests
+from process_helpers import stop_group
 
 from poelis_pipelines import settings
 from poelis_pipelines.fake_api import FakeOrganization, FakePoelisServer, ScalePreset, generate_organization
@@ -139,12 +139,7 @@ def dagster_dev(fake_api: Any, tmp_path: Path) -> Iterator[tuple[str, Path, str]
         wait_until(webserver_ready, STARTUP_DEADLINE_SECONDS, "the Dagster webserver")
         yield url, home, warehouse_url
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_group(process, timeout=30)
 
 
 def test_a_backfill_of_two_workspaces_launched_through_the_webserver_syncs_exactly_those(

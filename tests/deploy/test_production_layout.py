@@ -10,7 +10,6 @@ Only the code server has the Poelis key, as in a deployment where the secret liv
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -28,7 +27,7 @@ import requests
 import sqlalchemy as sa
 from dagster._core.errors import DagsterUserCodeUnreachableError
 from dagster._grpc.client import DagsterGrpcClient  # the client the webserver itself uses
-from process_helpers import api_environment, sealed_environment, wait_for
+from process_helpers import api_environment, sealed_environment, stop_group, wait_for
 
 from poelis_pipelines import settings
 from poelis_pipelines.cli.doctor import pool_limit
@@ -163,12 +162,7 @@ def background(command: list[str], env: dict[str, str], log: Path) -> Iterator[C
     try:
         yield still_running
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_group(process, timeout=60)
 
 
 @pytest.fixture
