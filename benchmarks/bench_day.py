@@ -132,10 +132,10 @@ def _run(
             None
             if budget is None
             else IncrementalSettings(
-                # due one interval before the bound, so that the next run is never too late
-                max_staleness=MAX_STALENESS - INTERVAL,
+                max_staleness=MAX_STALENESS,
                 max_items=client.requests_remaining,
                 budget_errors=(RequestBudgetExhausted,),
+                due_within=INTERVAL,  # as the schedule's runs: the next run is never too late
             )
         )
         result = sync.sync_properties(client, warehouse, workspaces, run_key=run_key, incremental=incremental)
