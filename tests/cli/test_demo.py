@@ -146,7 +146,7 @@ def wait_until(condition: Callable[[], Any], deadline_seconds: float, what: str)
         value = condition()
         if value:
             return value
-        time.sleep(0.5)
+        time.sleep(0.2)
     raise AssertionError(f"timed out after {deadline_seconds}s waiting for {what}")
 
 

@@ -68,7 +68,7 @@ def graphql(url: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
     return body["data"]
 
 
-def wait_until(condition: Any, deadline_seconds: float, what: str, poll_seconds: float = 1.0) -> Any:
+def wait_until(condition: Any, deadline_seconds: float, what: str, poll_seconds: float = 0.2) -> Any:
     deadline = time.monotonic() + deadline_seconds
     while time.monotonic() < deadline:
         value = condition()
@@ -167,7 +167,7 @@ def test_a_backfill_of_two_workspaces_launched_through_the_webserver_syncs_exact
         backfill = graphql(url, BACKFILL_STATUS, {"id": launched["backfillId"]})["partitionBackfillOrError"]
         return backfill if backfill["status"] in FINISHED_BACKFILL else None
 
-    backfill = wait_until(finished_backfill, BACKFILL_DEADLINE_SECONDS, "the backfill", poll_seconds=2)
+    backfill = wait_until(finished_backfill, BACKFILL_DEADLINE_SECONDS, "the backfill", poll_seconds=0.5)
     assert backfill["status"] in {"COMPLETED", "COMPLETED_SUCCESS"}, backfill
     assert backfill["runs"], backfill
     assert all(run["status"] == "SUCCESS" for run in backfill["runs"]), backfill
