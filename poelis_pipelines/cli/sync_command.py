@@ -159,7 +159,7 @@ def announce_plan(
     says how many items' properties are due now (the listings may find more: new or changed items)."""
     sync_settings, max_requests = sync_resources(args).sync_settings, sync_budget(args)
     with target_warehouse(args) as warehouse:
-        plan = plan_full_sync(warehouse, workspace_ids)
+        plan = plan_full_sync(warehouse, workspace_ids, versions_mode=sync_settings.versions_mode())
         due = None
         if not sync_settings.full:
             targets = workspace_ids or live_ids(warehouse, "workspaces")
