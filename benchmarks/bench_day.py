@@ -182,17 +182,15 @@ def simulate_day(scale: str, workdir: Path, log: Callable[[str], None]) -> DayRe
                 live_items=0,
             )
             result = DayResult(scale, fake.info, capacity.budget_per_run, 0, [], [])
+
+            def scheduled_run(tick: datetime, run_key: str) -> RunFigures:
+                return _run(
+                    fake, warehouse, clock, tick, share=QUOTA_SHARE, budget=result.budget, run_key=run_key
+                )
+
             tick = DAY_START
             for run in range(MAX_FIRST_LOAD_RUNS):
-                figures = _run(
-                    fake,
-                    warehouse,
-                    clock,
-                    tick,
-                    share=QUOTA_SHARE,
-                    budget=result.budget,
-                    run_key=f"load-{run}",
-                )
+                figures = scheduled_run(tick, f"load-{run}")
                 result.first_load.append(figures)
                 tick += INTERVAL
                 log(f"  first load run {run + 1}: {figures.requests} requests, listed {figures.listed}")
@@ -202,15 +200,7 @@ def simulate_day(scale: str, workdir: Path, log: Callable[[str], None]) -> DayRe
             for run in range(DAY_RUNS):
                 for item_id in fake.mutate(seed=run):
                     pending[item_id] = run
-                figures = _run(
-                    fake,
-                    warehouse,
-                    clock,
-                    tick,
-                    share=QUOTA_SHARE,
-                    budget=result.budget,
-                    run_key=f"day-{run}",
-                )
+                figures = scheduled_run(tick, f"day-{run}")
                 result.day.append(figures)
                 for item_id in _listed_items(warehouse, list(pending)):
                     result.runs_to_land.append(run - pending.pop(item_id) + 1)
