@@ -20,7 +20,7 @@ from airflow.sdk.log import mask_secret
 from poelis_pipelines import settings
 from poelis_pipelines.airflow.provider_info import POELIS_CONNECTION_TYPE, WAREHOUSE_CONNECTION_TYPE
 from poelis_pipelines.client import ConfigurationError, PoelisClient, register_secret
-from poelis_pipelines.client.config import resolve_api_key, validate_api_key
+from poelis_pipelines.client.config import resolve_allow_insecure_http, resolve_api_key, validate_api_key
 from poelis_pipelines.warehouse import Warehouse
 
 # Connection types whose fields map onto a SQLAlchemy URL of a supported warehouse.
@@ -92,8 +92,7 @@ class PoelisHook(BaseHook):
     def _allow_insecure_http(connection: Connection | None) -> bool:
         if connection is not None and "allow_insecure_http" in connection.extra_dejson:
             return bool(connection.extra_dejson["allow_insecure_http"])
-        flag = os.environ.get(settings.ENV_ALLOW_INSECURE_HTTP, "").strip().lower()
-        return flag in settings.TRUE_WORDS
+        return resolve_allow_insecure_http()
 
 
 class PoelisWarehouseHook(BaseHook):

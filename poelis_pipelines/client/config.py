@@ -155,6 +155,22 @@ def number_from_environment(variable: str, default: float) -> float:
     return value
 
 
+def flag_from_environment(variable: str) -> bool:
+    """A yes/no switch from the environment (read when a client or run starts); unset means no."""
+    raw = os.environ.get(variable, "").strip().lower()
+    if raw in settings.TRUE_WORDS or raw in settings.FALSE_WORDS:
+        return raw in settings.TRUE_WORDS
+    words = ", ".join((*settings.TRUE_WORDS, *settings.FALSE_WORDS[1:]))
+    raise ConfigurationError(f"${variable} must be one of {words} (yes or no), got {raw!r}")
+
+
+def resolve_allow_insecure_http(allow_insecure_http: bool | None = None) -> bool:
+    """Whether plain http may reach a non-loopback host: the argument, else `POELIS_ALLOW_INSECURE_HTTP`."""
+    if allow_insecure_http is not None:
+        return allow_insecure_http
+    return flag_from_environment(settings.ENV_ALLOW_INSECURE_HTTP)
+
+
 def resolve_max_attempts(max_attempts: int | None = None) -> int:
     """Attempts per request: the argument, else `POELIS_MAX_ATTEMPTS`, else the default."""
     if max_attempts is not None:

@@ -13,19 +13,10 @@ from pydantic import Field, PrivateAttr
 
 from poelis_pipelines import settings
 from poelis_pipelines.client import ConfigurationError, PoelisClient, RequestBudgetExhausted
-from poelis_pipelines.client.config import read_key_file
+from poelis_pipelines.client.config import read_key_file, resolve_allow_insecure_http
 from poelis_pipelines.incremental import IncrementalSettings, parse_duration
 from poelis_pipelines.versions import resolve_versions_mode
 from poelis_pipelines.warehouse import Warehouse
-
-
-def flag_from_environment(variable: str) -> bool:
-    """A yes/no switch from the environment (read when a run starts); unset means no."""
-    raw = os.environ.get(variable, "").strip().lower()
-    if raw in settings.TRUE_WORDS or raw in settings.FALSE_WORDS:
-        return raw in settings.TRUE_WORDS
-    words = ", ".join((*settings.TRUE_WORDS, *settings.FALSE_WORDS[1:]))
-    raise ConfigurationError(f"${variable} must be one of {words} (yes or no), got {raw!r}")
 
 
 class PoelisResource(dg.ConfigurableResource):  # type: ignore[type-arg]
@@ -124,9 +115,7 @@ class PoelisResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
     def insecure_http_allowed(self) -> bool:
         """`allow_insecure_http`, else `POELIS_ALLOW_INSECURE_HTTP` (read now)."""
-        if self.allow_insecure_http is None:
-            return flag_from_environment(settings.ENV_ALLOW_INSECURE_HTTP)
-        return self.allow_insecure_http
+        return resolve_allow_insecure_http(self.allow_insecure_http)
 
     def advertised_rate_limit(self) -> int | None:
         """The limit the API advertised to a client of this key in this process (None: none seen yet, or no
